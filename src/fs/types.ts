@@ -117,3 +117,23 @@ export function basename(path: string): string {
   const i = path.lastIndexOf('/');
   return i < 0 ? path : path.slice(i + 1);
 }
+
+/**
+ * Throws RangeError unless `value` is a non-negative safe integer: every backend checks file
+ * offsets and lengths with it, so a bad offset fails the same way everywhere.
+ */
+export function checkOffset(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${what} must be a non-negative integer, got ${value}`);
+  }
+}
+
+/** Rejects OpenOptions combinations whose meaning differs between platforms (FsError EINVAL). */
+export function checkOpenOptions(path: string, options: OpenOptions): void {
+  if (options.exclusive === true && options.create !== true) {
+    throw new FsError('EINVAL', 'open: exclusive needs create', { path });
+  }
+  if (options.readOnly === true && options.truncate === true) {
+    throw new FsError('EINVAL', 'open: readOnly and truncate exclude each other', { path });
+  }
+}

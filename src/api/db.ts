@@ -1,0 +1,219 @@
+/**
+ * `DB`: the LSM engine as users see it. Thin: it checks arguments, then calls the engine.
+ * Every method on a closed store fails with ErrStoreClosed; every write on a failed store fails
+ * with the ErrStoreFailed that describes the cause.
+ */
+import { EntryKind } from '../codec/value.js';
+import { isDeadValue, nowSeconds, userValueOf } from '../engine/db-iterator.js';
+import type { Engine } from '../engine/engine.js';
+import { BatchRep } from '../wal/batch.js';
+import { Batch } from './batch.js';
+import { ErrKeyNotFound } from './errors.js';
+import { type Bytes, keyBytes, valueBytes } from './input.js';
+import { boundsOf, DBIterator, limitOf } from './iterator.js';
+import type { KVStore, RangeOptions, WriteOptions } from './kvstore.js';
+import type { Config } from './options.js';
+import type { Snapshot } from './snapshot.js';
+import { Snapshot as SnapshotImpl } from './snapshot.js';
+import { type DBStats, statsOf } from './stats.js';
+
+export interface ReadOptions {
+  /** Read as of this snapshot instead of the newest data. */
+  snapshot?: Snapshot;
+}
+
+export interface IteratorOptions extends RangeOptions, ReadOptions {}
+
+export type BatchOp = { type: 'put'; key: Bytes; value: Bytes } | { type: 'del'; key: Bytes };
+
+export class DB implements KVStore {
+  private readonly engine: Engine;
+
+  /** @internal Use `open()`. */
+  constructor(engine: Engine) {
+    this.engine = engine;
+  }
+
+  get config(): Config {
+    return this.engine.config;
+  }
+
+  get closed(): boolean {
+    return this.engine.closed;
+  }
+
+  /** Newest version visible to reads. */
+  get lastVersion(): number {
+    return this.engine.lastVersion;
+  }
+
+  private readVersion(options: ReadOptions | undefined): number {
+    this.engine.checkOpen();
+    const s = options?.snapshot;
+    return s === undefined ? this.engine.lastVersion : s.versionFor(this.engine);
+  }
+
+  put(key: Bytes, value: Bytes, options?: WriteOptions): Promise<void> {
+    let rep: BatchRep;
+    try {
+      this.engine.checkOpen();
+      const k = keyBytes(key, this.engine.config);
+      const v = valueBytes(value, this.engine.config);
+      rep = new BatchRep(k.length + v.length + 40);
+      rep.add(EntryKind.Put, k, v);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.engine.commits.write(rep, options?.sync ?? false);
+  }
+
+  delete(key: Bytes, options?: WriteOptions): Promise<void> {
+    let rep: BatchRep;
+    try {
+      this.engine.checkOpen();
+      const k = keyBytes(key, this.engine.config);
+      rep = new BatchRep(k.length + 40);
+      rep.add(EntryKind.Delete, k, undefined);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.engine.commits.write(rep, options?.sync ?? false);
+  }
+
+  /** A chained batch, or, given operations, writes them as one atomic batch. */
+  batch(): Batch;
+  batch(ops: readonly BatchOp[], options?: WriteOptions): Promise<void>;
+  batch(ops?: readonly BatchOp[], options?: WriteOptions): Batch | Promise<void> {
+    if (ops === undefined) {
+      this.engine.checkOpen();
+      return new Batch(this.engine);
+    }
+    try {
+      const b = new Batch(this.engine);
+      for (const op of ops) {
+        if (op.type === 'put') b.put(op.key, op.value);
+        else if (op.type === 'del') b.delete(op.key);
+        else throw new TypeError(`batch operation type must be 'put' or 'del', got ${String((op as { type: unknown }).type)}`);
+      }
+      return b.write(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Value of `key`, or undefined. Synchronous: data is local, nothing waits. */
+  getSync(key: Bytes, options?: ReadOptions): Uint8Array | undefined {
+    const rv = this.readVersion(options);
+    const v = this.engine.getEncoded(keyBytes(key, this.engine.config), rv);
+    if (v === undefined || isDeadValue(v, nowSeconds())) return undefined;
+    return userValueOf(v);
+  }
+
+  hasSync(key: Bytes, options?: ReadOptions): boolean {
+    const rv = this.readVersion(options);
+    const v = this.engine.getEncoded(keyBytes(key, this.engine.config), rv);
+    return v !== undefined && !isDeadValue(v, nowSeconds());
+  }
+
+  get(key: Bytes, options?: ReadOptions): Promise<Uint8Array | undefined> {
+    try {
+      return Promise.resolve(this.getSync(key, options));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  async getOrThrow(key: Bytes, options?: ReadOptions): Promise<Uint8Array> {
+    const v = this.getSync(key, options);
+    if (v === undefined) throw new ErrKeyNotFound(`key not found: ${typeof key === 'string' ? key : `${key.length} bytes`}`);
+    return v;
+  }
+
+  has(key: Bytes, options?: ReadOptions): Promise<boolean> {
+    try {
+      return Promise.resolve(this.hasSync(key, options));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  getManySync(keys: readonly Bytes[], options?: ReadOptions): (Uint8Array | undefined)[] {
+    const rv = this.readVersion(options);
+    const now = nowSeconds();
+    return keys.map((key) => {
+      const v = this.engine.getEncoded(keyBytes(key, this.engine.config), rv);
+      return v === undefined || isDeadValue(v, now) ? undefined : userValueOf(v);
+    });
+  }
+
+  getMany(keys: readonly Bytes[], options?: ReadOptions): Promise<(Uint8Array | undefined)[]> {
+    try {
+      return Promise.resolve(this.getManySync(keys, options));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Iterates keys in order (or reverse) within bounds; see IteratorOptions. */
+  iterator(options: IteratorOptions = {}): DBIterator {
+    const rv = this.readVersion(options);
+    const bounds = boundsOf(options);
+    const limit = limitOf(options);
+    return new DBIterator(this.engine.newIterator(rv, bounds, options.reverse === true, limit, options.keysOnly === true));
+  }
+
+  /** Keys only (values are not read or copied). */
+  *keys(options: IteratorOptions = {}): Generator<Uint8Array> {
+    const it = this.iterator({ ...options, keysOnly: true });
+    try {
+      for (const [k] of it) yield k;
+    } finally {
+      it.closeSync();
+    }
+  }
+
+  /** Pins the current version for consistent reads across calls. Release it when done. */
+  snapshot(): Snapshot {
+    this.engine.checkOpen();
+    return new SnapshotImpl(this.engine);
+  }
+
+  /** Makes every acknowledged write durable (fsync of the WAL). */
+  async sync(): Promise<void> {
+    this.engine.checkOpen();
+    await this.engine.commits.drainAll();
+    const wal = this.engine.wal;
+    if (wal !== undefined && wal.unsyncedBytes > 0 && this.engine.failure === undefined) {
+      try {
+        wal.sync();
+        this.engine.stats.walSyncs++;
+      } catch (e) {
+        throw this.engine.fail(e, 'fsync of the WAL failed');
+      }
+    }
+    if (this.engine.failure !== undefined) throw this.engine.failure;
+  }
+
+  /** Writes the memtable (and any waiting ones) to tables, so the WAL can be dropped. */
+  async flush(): Promise<void> {
+    this.engine.checkOpen();
+    if (this.engine.config.readOnly) return;
+    await this.engine.commits.sealActive();
+    while (this.engine.immutables.length > 0 && this.engine.failure === undefined) await this.engine.flusher.waitForProgress();
+    if (this.engine.failure !== undefined) throw this.engine.failure;
+  }
+
+  stats(): DBStats {
+    this.engine.checkOpen();
+    return statsOf(this.engine);
+  }
+
+  /** Waits for queued writes, syncs the WAL, releases files and the lock. Idempotent. */
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The public iterator. Underneath it is synchronous (memtables and tables are read with
+ * synchronous calls), so it offers both a sync cursor (`nextSync`, `for...of`) and the async
+ * protocol (`next`, `for await`). Entries are copies the caller owns. Breaking out of a loop
+ * closes the iterator; otherwise call `close()` (or read to the end) to release the tables
+ * it pins.
+ */
+import { EMPTY, compareBytes, prefixUpperBound } from '../codec/bytes.js';
+import type { Bounds, DBIter } from '../engine/db-iterator.js';
+import { ErrIteratorClosed } from './errors.js';
+import { boundBytes } from './input.js';
+import type { Entry, KVIterator, RangeOptions } from './kvstore.js';
+
+/** Turns gt/gte/lt/lte/prefix into one lower and one upper bound. */
+export function boundsOf(o: RangeOptions): Bounds {
+  if (o.gt !== undefined && o.gte !== undefined) throw new RangeError('iterator: give gt or gte, not both');
+  if (o.lt !== undefined && o.lte !== undefined) throw new RangeError('iterator: give lt or lte, not both');
+  let lower: Uint8Array | undefined;
+  let lowerInclusive = true;
+  let upper: Uint8Array | undefined;
+  let upperInclusive = false;
+  if (o.gt !== undefined) {
+    lower = boundBytes(o.gt, 'gt');
+    lowerInclusive = false;
+  } else if (o.gte !== undefined) lower = boundBytes(o.gte, 'gte');
+  if (o.lt !== undefined) upper = boundBytes(o.lt, 'lt');
+  else if (o.lte !== undefined) {
+    upper = boundBytes(o.lte, 'lte');
+    upperInclusive = true;
+  }
+  if (o.prefix !== undefined) {
+    const p = boundBytes(o.prefix, 'prefix');
+    if (p.length > 0) {
+      if (lower === undefined || compareBytes(p, lower) > 0) {
+        lower = p;
+        lowerInclusive = true;
+      }
+      const pEnd = prefixUpperBound(p);
+      if (pEnd !== undefined && (upper === undefined || compareBytes(pEnd, upper) < 0 || (compareBytes(pEnd, upper) === 0 && upperInclusive))) {
+        upper = pEnd;
+        upperInclusive = false;
+      }
+    }
+  }
+  return { lower, lowerInclusive, upper, upperInclusive };
+}
+
+export function limitOf(o: RangeOptions): number {
+  if (o.limit === undefined || o.limit === Infinity || o.limit < 0) return -1;
+  if (!Number.isInteger(o.limit)) throw new RangeError(`iterator: limit must be an integer, got ${o.limit}`);
+  return o.limit;
+}
+
+export class DBIterator implements KVIterator, Iterable<Entry> {
+  private readonly iter: DBIter;
+  private closed = false;
+
+  /** @internal */
+  constructor(iter: DBIter) {
+    this.iter = iter;
+  }
+
+  /** Next entry, or undefined at the end (the iterator then closes itself). */
+  nextSync(): Entry | undefined {
+    if (this.closed) throw new ErrIteratorClosed();
+    const it = this.iter;
+    if (!it.step()) {
+      this.closed = true;
+      return undefined;
+    }
+    return [it.key, it.value ?? EMPTY];
+  }
+
+  next(): Promise<Entry | undefined> {
+    try {
+      return Promise.resolve(this.nextSync());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  allSync(): Entry[] {
+    const out: Entry[] = [];
+    for (let e = this.nextSync(); e !== undefined; e = this.nextSync()) out.push(e);
+    return out;
+  }
+
+  all(): Promise<Entry[]> {
+    try {
+      return Promise.resolve(this.allSync());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  closeSync(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.iter.close();
+  }
+
+  close(): Promise<void> {
+    this.closeSync();
+    return Promise.resolve();
+  }
+
+  [Symbol.iterator](): Iterator<Entry> {
+    return {
+      next: (): IteratorResult<Entry> => {
+        const e = this.closed ? undefined : this.nextSync();
+        return e === undefined ? { done: true, value: undefined } : { done: false, value: e };
+      },
+      return: (): IteratorResult<Entry> => {
+        this.closeSync();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Entry> {
+    return {
+      next: async (): Promise<IteratorResult<Entry>> => {
+        const e = this.closed ? undefined : this.nextSync();
+        return e === undefined ? { done: true, value: undefined } : { done: false, value: e };
+      },
+      return: async (): Promise<IteratorResult<Entry>> => {
+        this.closeSync();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+}

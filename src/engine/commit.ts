@@ -1,0 +1,247 @@
+/**
+ * The commit queue: every write (a put is a one-entry batch) passes through here.
+ *
+ * Group commit: writers that arrive in the same turn of the event loop are drained together —
+ * their batches get consecutive versions, their WAL records go to disk in one append, and, if
+ * any of them asked for sync, one fsync covers them all. Only then are they applied to the
+ * memtable and the new last version published, in one synchronous section, so a reader sees a
+ * batch whole or not at all.
+ *
+ * Failures: a failed append is cut back (LogWriter) and reported to the writers of that group;
+ * the store stays writable (e.g. after ENOSPC). A failed fsync, or an append that could not be
+ * cut back, fails the store: after that nothing can be promised about what is on disk.
+ */
+import { ErrInsufficientDiskSpace, ErrIO, ErrReadOnly, ErrStoreClosed, ErrValueTooLarge, SettError } from '../api/errors.js';
+import { isFsError } from '../fs/types.js';
+import { walPath } from '../manifest/filenames.js';
+import { Memtable } from '../memtable/index.js';
+import { type BatchRep, type BatchVisitor, visitBatchRep } from '../wal/batch.js';
+import { LogWriter } from '../wal/writer.js';
+import type { Engine } from './engine.js';
+
+interface Pending {
+  rep: BatchRep;
+  sync: boolean;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** Largest group of records written with one append. */
+const GROUP_BYTES_MAX = 8 * 1024 * 1024;
+/** Per-entry arena overhead beyond the payload bytes of the batch (node + tallest tower + trailer). */
+const ENTRY_OVERHEAD = Memtable.entrySize(8, 0);
+
+/** Upper bound of the arena bytes a batch needs. */
+export function arenaBytesFor(rep: BatchRep): number {
+  return rep.payloadLength() + rep.count * ENTRY_OVERHEAD;
+}
+
+export function mapWriteError(e: unknown, what: string): Error {
+  if (e instanceof SettError) return e;
+  if (isFsError(e, 'ENOSPC')) return new ErrInsufficientDiskSpace(`${what}: no space left on the device; nothing acknowledged was lost`, { cause: e });
+  return new ErrIO(`${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+}
+
+class MemtableApplier implements BatchVisitor {
+  mem!: Memtable;
+  entry(key: Uint8Array, version: number, encodedValue: Uint8Array): void {
+    if (!this.mem.add(key, version, encodedValue)) throw new Error('memtable full after room check (bug)');
+  }
+}
+
+export class CommitQueue {
+  private readonly engine: Engine;
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private running: Promise<void> | undefined;
+  private readonly applier = new MemtableApplier();
+
+  constructor(engine: Engine) {
+    this.engine = engine;
+  }
+
+  /** Validates state, then queues the batch; resolves once it is applied (and synced if asked). */
+  write(rep: BatchRep, sync: boolean): Promise<void> {
+    const e = this.engine;
+    if (e.closed) return Promise.reject(new ErrStoreClosed());
+    if (e.config.readOnly) return Promise.reject(new ErrReadOnly());
+    if (e.failure !== undefined) return Promise.reject(e.failure);
+    if (rep.count === 0) return Promise.resolve();
+    if (arenaBytesFor(rep) > e.config.memtableSize) {
+      return Promise.reject(new ErrValueTooLarge(`batch of ${rep.count} entries (${rep.userBytes} bytes) does not fit in one memtable (memtableSize ${e.config.memtableSize}); split it or raise memtableSize`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ rep, sync: sync || e.config.sync, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => this.start());
+      }
+    });
+  }
+
+  private start(): void {
+    if (this.running !== undefined) return;
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      this.scheduled = false;
+      if (this.queue.length > 0) {
+        this.scheduled = true;
+        this.start();
+      }
+    });
+  }
+
+  /** Resolves once every queued write has been handled. */
+  async drainAll(): Promise<void> {
+    while (this.running !== undefined || this.queue.length > 0) {
+      if (this.running === undefined) this.start();
+      await this.running;
+    }
+  }
+
+  private takeGroup(): Pending[] {
+    const q = this.queue;
+    let bytes = 0;
+    let n = 0;
+    while (n < q.length) {
+      bytes += q[n]!.rep.length;
+      if (n > 0 && bytes > GROUP_BYTES_MAX) break;
+      n++;
+    }
+    const group = q.slice(0, n);
+    this.queue = q.slice(n);
+    return group;
+  }
+
+  private async drain(): Promise<void> {
+    const e = this.engine;
+    while (this.queue.length > 0) {
+      const group = this.takeGroup();
+      if (e.failure !== undefined) {
+        for (const p of group) p.reject(e.failure);
+        continue;
+      }
+      let need = 0;
+      for (const p of group) need += arenaBytesFor(p.rep);
+      try {
+        if (!e.active.mem.hasRoomFor(need)) await this.rotate(need);
+      } catch (err) {
+        for (const p of group) p.reject(mapWriteError(err, 'starting a new memtable failed'));
+        continue;
+      }
+      this.commitGroup(group);
+    }
+  }
+
+  /** Appends, syncs, applies and publishes one group, all synchronously. */
+  private commitGroup(group: Pending[]): void {
+    const e = this.engine;
+    const wal = e.wal!;
+    let version = e.lastVersion + 1;
+    let sync = false;
+    let bytes = 0;
+    for (const p of group) {
+      sync ||= p.sync;
+      bytes += p.rep.length;
+    }
+    let record: Uint8Array;
+    if (group.length === 1) {
+      record = group[0]!.rep.frame(version);
+    } else {
+      record = new Uint8Array(bytes);
+      let pos = 0;
+      let v = version;
+      for (const p of group) {
+        const r = p.rep.frame(v);
+        record.set(r, pos);
+        pos += r.length;
+        v += p.rep.count;
+      }
+    }
+    try {
+      wal.append(record);
+    } catch (err) {
+      const mapped = wal.broken ? e.fail(err, 'a WAL append failed and could not be cut back') : mapWriteError(err, 'WAL append failed');
+      for (const p of group) p.reject(mapped);
+      return;
+    }
+    if (sync) {
+      try {
+        wal.sync();
+        e.stats.walSyncs++;
+      } catch (err) {
+        const failed = e.fail(err, 'fsync of the WAL failed');
+        for (const p of group) p.reject(failed);
+        return;
+      }
+    }
+    const applier = this.applier;
+    applier.mem = e.active.mem;
+    for (const p of group) {
+      visitBatchRep(p.rep, version, applier);
+      version += p.rep.count;
+      e.stats.writes += p.rep.count;
+    }
+    e.lastVersion = version - 1;
+    e.stats.writeBatches += group.length;
+    e.stats.walGroups++;
+    e.stats.walBytes += record.length;
+    for (const p of group) p.resolve();
+  }
+
+  /**
+   * Seals the active memtable and starts a new one with its own WAL. The old WAL is synced
+   * first, so that after a crash no write in the new WAL survives while an older one is lost.
+   * Waits (a write stall) while too many sealed memtables wait for flush.
+   */
+  async rotate(need: number): Promise<void> {
+    const e = this.engine;
+    while (e.immutables.length >= e.config.maxImmutableMemtables) {
+      const t0 = Date.now();
+      e.stats.stalls++;
+      await e.flusher.waitForProgress();
+      e.stats.stallMs += Date.now() - t0;
+      if (e.failure !== undefined) throw e.failure;
+    }
+    const wal = e.wal!;
+    if (wal.unsyncedBytes > 0) {
+      try {
+        wal.sync();
+        e.stats.walSyncs++;
+      } catch (err) {
+        throw e.fail(err, 'fsync of the WAL failed');
+      }
+    }
+    const number = e.allocateFileNumber();
+    const file = await e.fs.open(walPath(e.dir, number), { create: true, truncate: true });
+    let next: LogWriter;
+    try {
+      next = LogWriter.forWal(file, number);
+      await e.fs.syncDir(e.dir);
+    } catch (err) {
+      file.close();
+      await e.fs.remove(walPath(e.dir, number)).catch(() => undefined);
+      throw err;
+    }
+    const size = Math.max(e.config.memtableSize, need);
+    // Synchronous swap: readers see either the old or the new arrangement, never a mix.
+    e.immutables.push(e.active);
+    e.active = { mem: new Memtable(size), walNumber: number };
+    wal.close();
+    e.wal = next;
+    e.flusher.schedule();
+  }
+
+  /** Seals the active memtable if it holds anything (used by flush()). */
+  async sealActive(): Promise<void> {
+    await this.drainAll();
+    const e = this.engine;
+    if (e.active.mem.entries === 0 || e.failure !== undefined) return;
+    const run = async (): Promise<void> => this.rotate(0);
+    this.running = run().finally(() => {
+      this.running = undefined;
+    });
+    await this.running;
+    if (this.queue.length > 0) this.start();
+  }
+}

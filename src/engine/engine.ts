@@ -1,0 +1,204 @@
+/**
+ * An open database: the state every part of the engine shares, the read path and the
+ * lifecycle. Writes go through `commit.ts`, flushes through `flusher.ts`, opening through
+ * `recovery.ts`.
+ *
+ * Read path: active memtable → sealed memtables newest first → L0 tables newest first → one
+ * table per deeper level. Versions only grow from older layers to newer ones, so the first
+ * layer holding any version of the key at or below the read version holds the newest one.
+ */
+import { ErrStoreClosed, ErrStoreFailed } from '../api/errors.js';
+import type { Config } from '../api/options.js';
+import type { InternalIterator } from '../codec/iterator.js';
+import type { DirLock, FileSystem } from '../fs/types.js';
+import type { Manifest } from '../manifest/manifest.js';
+import type { BlockCache } from '../sstable/index.js';
+import type { LogWriter } from '../wal/writer.js';
+import { CommitQueue } from './commit.js';
+import { type Bounds, DBIter } from './db-iterator.js';
+import { Flusher } from './flusher.js';
+import { MergingIterator } from './merging-iterator.js';
+import { emptyStats, type EngineStats, type MemEntry } from './state.js';
+import { Version } from './version.js';
+
+export class Engine {
+  readonly config: Config;
+  readonly fs: FileSystem;
+  readonly dir: string;
+  readonly cache: BlockCache;
+  readonly lock: DirLock | undefined;
+  manifest: Manifest | undefined;
+  active: MemEntry;
+  wal: LogWriter | undefined;
+  /** Sealed memtables waiting for flush, oldest first. */
+  immutables: MemEntry[] = [];
+  version: Version;
+  /** Newest version visible to reads (published once a write is in the memtable). */
+  lastVersion: number;
+  nextFileNumber: number;
+  /** Set when a durable write failed; every later write reports it. */
+  failure: Error | undefined;
+  closed = false;
+  readonly stats: EngineStats = emptyStats();
+  readonly commits: CommitQueue;
+  readonly flusher: Flusher;
+  /** Open snapshots: version → count. */
+  readonly snapshots = new Map<number, number>();
+  openIterators = 0;
+
+  constructor(init: {
+    config: Config;
+    fs: FileSystem;
+    cache: BlockCache;
+    lock: DirLock | undefined;
+    manifest: Manifest | undefined;
+    active: MemEntry;
+    wal: LogWriter | undefined;
+    immutables: MemEntry[];
+    version: Version;
+    lastVersion: number;
+    nextFileNumber: number;
+  }) {
+    this.config = init.config;
+    this.fs = init.fs;
+    this.dir = init.config.path;
+    this.cache = init.cache;
+    this.lock = init.lock;
+    this.manifest = init.manifest;
+    this.active = init.active;
+    this.wal = init.wal;
+    this.immutables = init.immutables;
+    this.version = init.version;
+    this.version.ref();
+    this.lastVersion = init.lastVersion;
+    this.nextFileNumber = init.nextFileNumber;
+    this.commits = new CommitQueue(this);
+    this.flusher = new Flusher(this);
+  }
+
+  allocateFileNumber(): number {
+    return this.nextFileNumber++;
+  }
+
+  checkOpen(): void {
+    if (this.closed) throw new ErrStoreClosed();
+  }
+
+  /** Puts the store into its failed state; later writes report `cause`. */
+  fail(cause: unknown, what: string): ErrStoreFailed {
+    if (this.failure === undefined) {
+      this.failure = new ErrStoreFailed(`${what}; the store refuses further writes, reopen it to recover`, { cause });
+    }
+    return this.failure as ErrStoreFailed;
+  }
+
+  /** Replaces the current Version (the old one is released when its last reader is done). */
+  installVersion(next: Version): void {
+    next.ref();
+    const old = this.version;
+    this.version = next;
+    old.unref();
+  }
+
+  /** Encoded value of the newest entry of `userKey` at or below `readVersion`, tombstones included. */
+  getEncoded(userKey: Uint8Array, readVersion: number): Uint8Array | undefined {
+    this.stats.gets++;
+    let v = this.active.mem.get(userKey, readVersion);
+    if (v !== undefined) return v;
+    const imms = this.immutables;
+    for (let i = imms.length - 1; i >= 0; i--) {
+      v = imms[i]!.mem.get(userKey, readVersion);
+      if (v !== undefined) return v;
+    }
+    const levels = this.version.levels;
+    const l0 = levels[0]!;
+    for (let i = 0; i < l0.length; i++) {
+      const t = l0[i]!;
+      if (t.info.minVersion > readVersion || !t.covers(userKey)) continue;
+      this.stats.tableReads++;
+      v = t.reader.get(userKey, readVersion);
+      if (v !== undefined) return v;
+    }
+    for (let l = 1; l < levels.length; l++) {
+      const level = levels[l]!;
+      if (level.length === 0) continue;
+      const t = Version.findInLevel(level, userKey);
+      if (t === undefined || t.info.minVersion > readVersion) continue;
+      this.stats.tableReads++;
+      v = t.reader.get(userKey, readVersion);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+
+  /** Iterator over every source, pinned to the current memtables and Version. */
+  internalIterator(): { iter: InternalIterator; release: () => void } {
+    const children: InternalIterator[] = [this.active.mem.iterator()];
+    for (let i = this.immutables.length - 1; i >= 0; i--) children.push(this.immutables[i]!.mem.iterator());
+    const version = this.version;
+    version.ref();
+    for (const level of version.levels) for (const t of level) children.push(t.reader.iterator());
+    let released = false;
+    return {
+      iter: new MergingIterator(children),
+      release: () => {
+        if (released) return;
+        released = true;
+        version.unref();
+      },
+    };
+  }
+
+  newIterator(readVersion: number, bounds: Bounds, reverse: boolean, limit: number, keysOnly: boolean): DBIter {
+    const { iter, release } = this.internalIterator();
+    this.openIterators++;
+    return new DBIter(iter, readVersion, bounds, reverse, limit, keysOnly, () => {
+      this.openIterators--;
+      release();
+    });
+  }
+
+  acquireSnapshot(): number {
+    const v = this.lastVersion;
+    this.snapshots.set(v, (this.snapshots.get(v) ?? 0) + 1);
+    return v;
+  }
+
+  releaseSnapshot(v: number): void {
+    const n = this.snapshots.get(v);
+    if (n === undefined) return;
+    if (n <= 1) this.snapshots.delete(v);
+    else this.snapshots.set(v, n - 1);
+  }
+
+  /** Oldest version an open snapshot can read (compaction keeps everything newer). */
+  oldestSnapshot(): number {
+    let min = this.lastVersion;
+    for (const v of this.snapshots.keys()) if (v < min) min = v;
+    return min;
+  }
+
+  /**
+   * Closes the store: waits for queued writes, syncs the WAL (so a clean close loses nothing),
+   * waits for running flushes, releases files and the lock. Memtables are not flushed; the next
+   * open replays their WAL.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.commits.drainAll();
+    this.closed = true;
+    await this.flusher.idle();
+    let error: unknown;
+    try {
+      if (this.wal !== undefined && this.failure === undefined && this.wal.unsyncedBytes > 0) this.wal.sync();
+    } catch (e) {
+      error = e;
+    }
+    this.wal?.close();
+    this.manifest?.close();
+    this.version.unref();
+    for (const level of this.version.levels) for (const t of level) if (t.refs === 0) t.reader.close();
+    await this.lock?.release();
+    if (error !== undefined) throw this.fail(error, 'syncing the WAL at close failed');
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Flush: sealed memtable → L0 table → manifest edit → WAL removed, oldest memtable first, one at
+ * a time. The order of steps is what makes a crash at any point safe:
+ *   1. write the table and sync it; sync the directory (a crash here leaves an orphan table,
+ *      removed on open, and the WAL still holds the data);
+ *   2. append and sync the manifest edit that adds the table and advances the log number (a
+ *      failure here fails the store: the edit may or may not be on disk);
+ *   3. in one synchronous section, install the new Version and drop the memtable;
+ *   4. remove the WAL (a crash before this leaves a WAL below the log number, removed on open).
+ *
+ * The job runs on the engine's thread in slices (build-table.ts yields to the event loop);
+ * moving it to a worker (issue #5) changes only `buildTable`'s host, not this sequence.
+ */
+import { buildTable } from '../compaction/build-table.js';
+import { manifestPath, tablePath, walPath } from '../manifest/filenames.js';
+import { Manifest } from '../manifest/manifest.js';
+import { TableReader } from '../sstable/index.js';
+import type { Engine } from './engine.js';
+import { TableHandle, Version } from './version.js';
+import { Compression } from '../codec/compression.js';
+import type { BlockCache, TableOptions } from '../sstable/index.js';
+import type { FileSystem } from '../fs/types.js';
+import type { TableInfo } from '../manifest/edit.js';
+
+export function tableOptions(e: Engine): TableOptions {
+  return {
+    blockSize: e.config.blockSize,
+    restartInterval: e.config.blockRestartInterval,
+    bloomFalsePositiveRate: e.config.bloomFalsePositiveRate,
+    compression: e.config.compression === Compression.Snappy ? Compression.Snappy : Compression.None,
+  };
+}
+
+/** Opens a reader for a table file and wraps it in a handle whose death removes the file. */
+export async function openTable(e: { fs: FileSystem; dir: string; cache: BlockCache }, info: TableInfo): Promise<TableHandle> {
+  const path = tablePath(e.dir, info.fileNumber);
+  const file = await e.fs.open(path, { readOnly: true });
+  let reader: TableReader;
+  try {
+    reader = TableReader.open(file, info.fileNumber, e.cache);
+  } catch (err) {
+    file.close();
+    throw err;
+  }
+  return new TableHandle(info, reader, (t) => {
+    t.reader.close();
+    e.cache.evictFile(t.info.fileNumber);
+    void e.fs.remove(tablePath(e.dir, t.info.fileNumber)).catch(() => undefined);
+  });
+}
+
+export class Flusher {
+  private readonly engine: Engine;
+  private running: Promise<void> | undefined;
+  private waiters: (() => void)[] = [];
+
+  constructor(engine: Engine) {
+    this.engine = engine;
+  }
+
+  /** Starts flushing if sealed memtables wait and no flush runs. */
+  schedule(): void {
+    if (this.running !== undefined || this.engine.config.readOnly) return;
+    if (this.engine.immutables.length === 0) return;
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+      this.wake();
+    });
+  }
+
+  /** Resolves when a flush completes (or fails). */
+  waitForProgress(): Promise<void> {
+    if (this.running === undefined) this.schedule();
+    if (this.running === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Resolves when no flush is running. */
+  async idle(): Promise<void> {
+    while (this.running !== undefined) await this.running;
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private async loop(): Promise<void> {
+    const e = this.engine;
+    while (e.immutables.length > 0 && e.failure === undefined && !e.closed) {
+      try {
+        await this.flushOne();
+      } catch (err) {
+        e.fail(err, 'flushing a memtable failed');
+      }
+      this.wake();
+    }
+  }
+
+  private async flushOne(): Promise<void> {
+    const e = this.engine;
+    const entry = e.immutables[0]!;
+    if (entry.mem.entries === 0) {
+      // Nothing to write (an empty replayed WAL): only advance the log number.
+      e.manifest!.apply({ logNumber: e.immutables[1]?.walNumber ?? e.active.walNumber, deleted: [], added: [] });
+      e.immutables.shift();
+      await e.fs.remove(walPath(e.dir, entry.walNumber)).catch(() => undefined);
+      return;
+    }
+    const fileNumber = e.allocateFileNumber();
+    const iter = entry.mem.iterator();
+    let info: TableInfo;
+    try {
+      info = await buildTable(e.fs, e.dir, fileNumber, iter, tableOptions(e), (n) => {
+        e.stats.flushBytes += n;
+      });
+    } finally {
+      iter.close();
+    }
+    await e.fs.syncDir(e.dir);
+    const handle = await openTable(e, info);
+    const nextWal = e.immutables[1]?.walNumber ?? e.active.walNumber;
+    const manifest = e.manifest!;
+    try {
+      manifest.apply({
+        logNumber: nextWal,
+        nextFileNumber: e.nextFileNumber,
+        lastVersion: Math.max(entry.mem.maxVersion, manifest.state.lastVersion),
+        deleted: [],
+        added: [{ level: 0, table: info }],
+      });
+    } catch (err) {
+      handle.reader.close();
+      throw err;
+    }
+    // Install: the table replaces the memtable for readers in one synchronous step.
+    const levels = e.version.levels.map((l) => l.slice());
+    levels[0]!.unshift(handle);
+    e.installVersion(new Version(levels));
+    e.immutables.shift();
+    e.stats.flushes++;
+    await e.fs.remove(walPath(e.dir, entry.walNumber)).catch(() => undefined);
+    await maybeRewriteManifest(e);
+  }
+}
+
+/** Rewrites the manifest into a fresh file once it has grown past the configured size. */
+export async function maybeRewriteManifest(e: Engine): Promise<void> {
+  const m = e.manifest;
+  if (m === undefined || m.sizeBytes < e.config.manifestRewriteBytes) return;
+  const number = e.allocateFileNumber();
+  const state = { ...m.state, nextFileNumber: e.nextFileNumber };
+  const next = await Manifest.create(e.fs, e.dir, number, state);
+  e.manifest = next;
+  m.close();
+  await e.fs.remove(manifestPath(e.dir, m.number)).catch(() => undefined);
+}

@@ -1,0 +1,221 @@
+/**
+ * Opening a database directory.
+ *
+ *  1. Take the writer lock (not for read-only opens).
+ *  2. CURRENT → manifest → replay edits → which tables are live, the log number, the next file
+ *     number, the last version. No CURRENT: a new database (if allowed), unless sett files are
+ *     already there — then it is damage, not a fresh directory.
+ *  3. Open every live table (footer, index and bloom are verified); a listed table that is
+ *     missing is ErrCorruption.
+ *  4. Replay WAL files numbered at or above the log number, oldest first, each into its own
+ *     memtable. A torn tail is cut; damage before valid records is ErrCorruption.
+ *  5. Remove leftovers: WALs below the log number, tables no edit lists, old manifests, temp
+ *     files (not for read-only opens).
+ *  6. The newest WAL stays the active one (appends continue after its valid end); older
+ *     replayed memtables are sealed and flushed.
+ */
+import { ErrCorruption, ErrInvalidConfig, ErrLocked } from '../api/errors.js';
+import type { Config } from '../api/options.js';
+import { initChecksum } from '../codec/checksum.js';
+import { readAll } from '../fs/read-all.js';
+import { type DirLock, type FileSystem, isFsError, joinPath } from '../fs/types.js';
+import { FileKind, parseFileName, tablePath, walPath } from '../manifest/filenames.js';
+import { loadManifest, Manifest, readCurrent } from '../manifest/manifest.js';
+import { emptyState, liveTableNumbers, type ManifestState } from '../manifest/state.js';
+import { Memtable } from '../memtable/index.js';
+import { BlockCache } from '../sstable/index.js';
+import { visitBatchPayload } from '../wal/batch.js';
+import { LogKind } from '../wal/format.js';
+import { scanLog } from '../wal/record.js';
+import { LogWriter } from '../wal/writer.js';
+import { Engine } from './engine.js';
+import { openTable } from './flusher.js';
+import type { MemEntry } from './state.js';
+import { TableHandle, Version } from './version.js';
+
+interface ReplayedWal {
+  number: number;
+  mem: Memtable;
+  validEnd: number;
+  maxVersion: number;
+}
+
+async function replayWal(fs: FileSystem, dir: string, number: number, config: Config): Promise<ReplayedWal> {
+  const path = walPath(dir, number);
+  const file = await fs.open(path, { readOnly: true });
+  let data: Uint8Array;
+  try {
+    data = readAll(file);
+  } finally {
+    file.close();
+  }
+  const scan = scanLog(data, path, LogKind.Wal);
+  if (scan.fileNumber >= 0 && scan.fileNumber !== number) throw new ErrCorruption(`WAL header names file ${scan.fileNumber}`, { file: path, offset: 0 });
+  // Size the arena for everything the log holds (it may exceed memtableSize if the option shrank).
+  const overhead = Memtable.entrySize(8, 0);
+  let need = 0;
+  const counts: number[] = [];
+  for (const rec of scan.records) {
+    const count = rec.length >= 12 ? (rec[8]! | (rec[9]! << 8) | (rec[10]! << 16) | (rec[11]! << 24)) >>> 0 : 0;
+    counts.push(count);
+    need += rec.length + count * overhead;
+  }
+  const mem = new Memtable(Math.max(config.memtableSize, need + 4096));
+  let maxVersion = 0;
+  const visitor = {
+    entry(key: Uint8Array, version: number, value: Uint8Array): void {
+      if (!mem.add(key, version, value)) throw new ErrCorruption('WAL replay overflowed its memtable', { file: path });
+      if (version > maxVersion) maxVersion = version;
+    },
+  };
+  for (const rec of scan.records) {
+    const offset = rec.byteOffset - data.byteOffset;
+    visitBatchPayload(rec, visitor, { file: path, offset });
+  }
+  return { number, mem, validEnd: scan.validEnd, maxVersion };
+}
+
+async function takeLock(fs: FileSystem, dir: string): Promise<DirLock> {
+  try {
+    return await fs.lock(dir);
+  } catch (e) {
+    if (isFsError(e, 'EBUSY')) {
+      throw new ErrLocked(`database at ${dir} is already open for writing (${(e as Error).message}); close the other writer or open with readOnly: true`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+export async function openEngine(config: Config, fs: FileSystem): Promise<Engine> {
+  await initChecksum();
+  const dir = config.path;
+  if (!(await fs.exists(dir))) {
+    if (!config.createIfMissing || config.readOnly) throw new ErrInvalidConfig(`no database at ${dir} (createIfMissing is false or readOnly is true)`);
+    await fs.mkdir(dir);
+  }
+  const lock = config.readOnly ? undefined : await takeLock(fs, dir);
+  const opened: TableHandle[] = [];
+  try {
+    return await openLocked(config, fs, dir, lock, opened);
+  } catch (e) {
+    for (const t of opened) t.reader.close();
+    await lock?.release();
+    throw e;
+  }
+}
+
+async function openLocked(config: Config, fs: FileSystem, dir: string, lock: DirLock | undefined, opened: TableHandle[]): Promise<Engine> {
+  const names = await fs.list(dir);
+  const parsed = names.map((n) => ({ name: n, p: parseFileName(n) }));
+  let maxNumber = 0;
+  for (const { p } of parsed) if (p !== undefined && p.number > maxNumber) maxNumber = p.number;
+
+  const current = await readCurrent(fs, dir);
+  let state: ManifestState;
+  let manifest: Manifest | undefined;
+  let manifestNumber: number;
+  if (current === undefined) {
+    const stray = parsed.find(({ p }) => p !== undefined && (p.kind === FileKind.Wal || p.kind === FileKind.Table || p.kind === FileKind.Manifest));
+    if (stray !== undefined) throw new ErrCorruption(`directory holds sett files (${stray.name}) but no CURRENT file`, { file: joinPath(dir, 'CURRENT') });
+    if (config.readOnly || !config.createIfMissing) throw new ErrInvalidConfig(`no database at ${dir} (createIfMissing is false or readOnly is true)`);
+    state = { ...emptyState(), nextFileNumber: maxNumber + 2 };
+    manifestNumber = maxNumber + 1;
+    manifest = await Manifest.create(fs, dir, manifestNumber, state);
+  } else {
+    if (config.errorIfExists) throw new ErrInvalidConfig(`a database already exists at ${dir} (errorIfExists is true)`);
+    const loaded = await loadManifest(fs, dir, current);
+    state = loaded.state;
+    manifestNumber = current;
+    if (!config.readOnly) manifest = await Manifest.resume(fs, dir, loaded);
+  }
+
+  const cache = new BlockCache(config.blockCacheSize);
+  // Tables: every listed one must exist.
+  const onDisk = new Set(names);
+  const levels: TableHandle[][] = [];
+  for (const tables of state.levels) {
+    const handles: TableHandle[] = [];
+    for (const info of tables) {
+      const name = tablePath(dir, info.fileNumber);
+      if (!onDisk.has(name.slice(name.lastIndexOf('/') + 1))) throw new ErrCorruption(`table ${info.fileNumber} is listed in the manifest but missing`, { file: name });
+      const handle = await openTable({ fs, dir, cache }, info);
+      opened.push(handle);
+      handles.push(handle);
+    }
+    levels.push(handles);
+  }
+
+  // WALs at or above the log number, oldest first.
+  const wals = parsed
+    .filter(({ p }) => p?.kind === FileKind.Wal && p.number >= state.logNumber)
+    .map(({ p }) => p!.number)
+    .sort((a, b) => a - b);
+  const replayed: ReplayedWal[] = [];
+  for (const n of wals) replayed.push(await replayWal(fs, dir, n, config));
+  let lastVersion = state.lastVersion;
+  for (const r of replayed) lastVersion = Math.max(lastVersion, r.maxVersion);
+  let nextFileNumber = Math.max(state.nextFileNumber, maxNumber + 1);
+
+  if (!config.readOnly) {
+    const live = liveTableNumbers(state);
+    for (const { name, p } of parsed) {
+      if (p === undefined) continue;
+      const stale =
+        p.kind === FileKind.Temp ||
+        (p.kind === FileKind.Wal && p.number < state.logNumber) ||
+        (p.kind === FileKind.Table && !live.has(p.number)) ||
+        (p.kind === FileKind.Manifest && p.number !== manifestNumber);
+      if (stale) await fs.remove(joinPath(dir, name)).catch(() => undefined);
+    }
+  }
+
+  // The newest replayed WAL continues as the active memtable if it fits; others are sealed.
+  const immutables: MemEntry[] = [];
+  let active: MemEntry | undefined;
+  let wal: LogWriter | undefined;
+  const last = replayed[replayed.length - 1];
+  for (const r of replayed) {
+    if (r === last && r.mem.capacityBytes <= config.memtableSize) {
+      active = { mem: r.mem, walNumber: r.number };
+    } else if (r.mem.entries > 0 || r !== last) {
+      immutables.push({ mem: r.mem, walNumber: r.number });
+    }
+  }
+  if (!config.readOnly) {
+    if (active !== undefined) {
+      const file = await fs.open(walPath(dir, active.walNumber));
+      if (last!.validEnd === 0) {
+        // A crash right after creating the WAL left it without its header: start it afresh.
+        wal = LogWriter.forWal(file, active.walNumber);
+        wal.sync();
+      } else {
+        wal = LogWriter.resume(file, active.walNumber, last!.validEnd);
+      }
+    } else {
+      const number = nextFileNumber++;
+      const file = await fs.open(walPath(dir, number), { create: true, truncate: true });
+      wal = LogWriter.forWal(file, number);
+      wal.sync();
+      await fs.syncDir(dir);
+      active = { mem: new Memtable(config.memtableSize), walNumber: number };
+    }
+  } else if (active === undefined) {
+    active = { mem: new Memtable(4096), walNumber: 0 };
+  }
+
+  const engine = new Engine({
+    config,
+    fs,
+    cache,
+    lock,
+    manifest,
+    active,
+    wal,
+    immutables,
+    version: new Version(levels),
+    lastVersion,
+    nextFileNumber,
+  });
+  engine.flusher.schedule();
+  return engine;
+}

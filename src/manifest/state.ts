@@ -1,0 +1,67 @@
+/**
+ * The manifest's view of the tree: which tables live in which level, plus the counters that
+ * must survive a restart. `applyEdit` is the only way it changes, so replay and live updates
+ * follow one path.
+ *
+ * Invariants: a file number appears at most once across all levels; L1 and deeper are sorted by
+ * smallest key and do not overlap (checked by the compaction code that builds them, asserted
+ * here under INVARIANTS).
+ */
+import { ErrCorruption } from '../api/errors.js';
+import { compareInternal } from '../codec/keys.js';
+import type { TableInfo, VersionEdit } from './edit.js';
+import { LEVELS } from './format.js';
+
+export interface ManifestState {
+  levels: TableInfo[][];
+  logNumber: number;
+  nextFileNumber: number;
+  lastVersion: number;
+}
+
+export function emptyState(): ManifestState {
+  return { levels: Array.from({ length: LEVELS }, () => []), logNumber: 0, nextFileNumber: 1, lastVersion: 0 };
+}
+
+/** Applies an edit, returning a new state (the old one is not changed; readers may hold it). */
+export function applyEdit(state: ManifestState, edit: VersionEdit, where: { file: string; offset: number }): ManifestState {
+  const levels = state.levels.map((l) => l.slice());
+  for (const d of edit.deleted) {
+    const level = levels[d.level]!;
+    const i = level.findIndex((t) => t.fileNumber === d.fileNumber);
+    if (i < 0) throw new ErrCorruption(`manifest deletes table ${d.fileNumber} which is not in L${d.level}`, where);
+    level.splice(i, 1);
+  }
+  for (const a of edit.added) {
+    for (const l of levels) {
+      if (l.some((t) => t.fileNumber === a.table.fileNumber)) {
+        throw new ErrCorruption(`manifest adds table ${a.table.fileNumber} twice`, where);
+      }
+    }
+    levels[a.level]!.push(a.table);
+  }
+  // L0: newest first (higher max version first). L1+: by smallest key.
+  levels[0]!.sort((x, y) => y.maxVersion - x.maxVersion || y.fileNumber - x.fileNumber);
+  for (let i = 1; i < levels.length; i++) levels[i]!.sort((x, y) => compareInternal(x.smallest, y.smallest));
+  return {
+    levels,
+    logNumber: Math.max(state.logNumber, edit.logNumber ?? 0),
+    nextFileNumber: Math.max(state.nextFileNumber, edit.nextFileNumber ?? 0),
+    lastVersion: Math.max(state.lastVersion, edit.lastVersion ?? 0),
+  };
+}
+
+/** The edit that recreates `state` from nothing (first record of a rewritten manifest). */
+export function snapshotEdit(state: ManifestState): VersionEdit {
+  const added: VersionEdit['added'] = [];
+  state.levels.forEach((tables, level) => {
+    for (const table of tables) added.push({ level, table });
+  });
+  return { logNumber: state.logNumber, nextFileNumber: state.nextFileNumber, lastVersion: state.lastVersion, deleted: [], added };
+}
+
+export function liveTableNumbers(state: ManifestState): Set<number> {
+  const s = new Set<number>();
+  for (const l of state.levels) for (const t of l) s.add(t.fileNumber);
+  return s;
+}

@@ -1,0 +1,380 @@
+/**
+ * A skiplist of internal keys living entirely in one Arena (after LevelDB's skiplist.h and
+ * Badger's arena skiplist).
+ *
+ * Node layout, in 32-bit words from the node's word index `n` (host byte order; the arena is
+ * never persisted):
+ *
+ *   n+0  keyLen      bytes of the internal key (user key ‖ 8-byte trailer), >= 8
+ *   n+1  valueLen    bytes of the encoded value
+ *   n+2  valueStart  byte offset of the value in the arena's value area (see arena.ts)
+ *   n+3  height      tower height h, 1 <= h <= HEIGHT_MAX
+ *   n+4+2i  next[i]     word index of the next node at level i (i < h), 0 = end of list
+ *   n+5+2i  prefix[i]   key prefix of next[i] (below), so a search can often decide without
+ *                       touching the next node: one cache miss less per level
+ *   then keyLen key bytes at byte (n+4+2h)*4, padded to 4.
+ *
+ * A key prefix is the first 4 bytes of the user key, zero-padded, read big-endian, with the top
+ * bit flipped so that signed int32 order is unsigned byte order. prefix(a) < prefix(b) implies
+ * user key a < b (a shorter key padded with zeros is a prefix of the other, so it sorts first);
+ * equal prefixes decide nothing and the keys are compared in full.
+ *
+ * The head node sits at word 0 with a full tower and an empty key. Since no node ever links to
+ * the head, a next pointer of 0 means "end of list", and a search result of 0 means "none".
+ *
+ * Invariants:
+ *  1. Level 0 is a singly linked list of every inserted node in strictly increasing
+ *     `compareInternal` order (user key ascending, then version descending). No two nodes have
+ *     the same internal key: inserting an existing (user key, version) throws and changes
+ *     nothing.
+ *  2. For each level i, the level-i list is a subsequence of the level-(i-1) list, and holds
+ *     exactly the nodes whose height is > i. `this.height` is the largest height of any node
+ *     (1 when empty); head.next[i] is 0 for every i >= this.height.
+ *  3. A node's key, value and height never change once it is linked, and nodes never move, so
+ *     a word index stays a valid handle (and a subarray of its key or value stays valid) for
+ *     the life of the arena. Only next pointers change, and only by splicing a new node in.
+ *  4. prefix[i] of every node (and of the head) is the key prefix of next[i] (0 when next[i] is 0).
+ *  5. Every node lies wholly below `arena.nodeTop` and every value at or above
+ *     `arena.valueBottom`; nodes are allocated in insertion order.
+ *
+ * Single-threaded: JavaScript gives a memtable to one thread, so no atomics are needed and a
+ * node is linked bottom-up without a publication protocol. An iterator standing on a node stays
+ * correct across inserts: next() follows the live level-0 pointer, prev() searches again.
+ *
+ * Cheap O(1) checks run always; `checkInvariants()` walks every level (O(n)) and runs after
+ * each insert when `INVARIANTS.enabled` is set (tests do).
+ */
+import { TRAILER_BYTES, compareInternal } from '../codec/keys.js';
+import type { Arena } from './arena.js';
+
+/** Tallest tower. */
+export const HEIGHT_MAX = 20;
+/** log2 of the branching factor: a node reaches level i+1 with probability 2^-BRANCH_BITS. */
+const BRANCH_BITS = 2;
+const BRANCH_MASK = (1 << BRANCH_BITS) - 1;
+const KEY_LEN = 0;
+const VALUE_LEN = 1;
+const VALUE_START = 2;
+const HEIGHT = 3;
+/** First tower word; level i's next pointer is at TOWER + 2i, its prefix at TOWER + 2i + 1. */
+const TOWER = 4;
+/** Local copy of TRAILER_BYTES for the hot loops. */
+const TRAILER = 8;
+/** Word index of the head node, and the "no node" result. */
+export const HEAD = 0;
+const NONE = 0;
+
+/** Turns on O(n) structure checks after every insert. Tests set `INVARIANTS.enabled = true`. */
+export const INVARIANTS = { enabled: false };
+
+/**
+ * Node comparison results. User-key differences are ±2, trailer (version) differences ±1, so a
+ * search can tell "same user key" from the size of the last comparison.
+ */
+export const CMP_USER_LESS = -2;
+export const CMP_USER_GREATER = 2;
+
+function invariantFailed(message: string): never {
+  throw new Error(`sett invariant: memtable skiplist: ${message}`);
+}
+if (TRAILER !== TRAILER_BYTES) invariantFailed('trailer size mismatch');
+
+/** Arena bytes of a node (without its value) for a key length and tower height, before padding. */
+export function nodeBytes(keyLen: number, height: number): number {
+  return (TOWER + 2 * height) * 4 + keyLen;
+}
+
+/** Key prefix (see the layout note) of the user key kbuf[ks, ks + kl). */
+function prefixOf(kbuf: Uint8Array, ks: number, kl: number): number {
+  if (kl >= 4) return ((kbuf[ks]! << 24) | (kbuf[ks + 1]! << 16) | (kbuf[ks + 2]! << 8) | kbuf[ks + 3]!) ^ 0x80000000;
+  let p = 0;
+  for (let i = 0; i < 4; i++) p = (p << 8) | (i < kl ? kbuf[ks + i]! : 0);
+  return p ^ 0x80000000;
+}
+
+export class SkipList {
+  readonly arena: Arena;
+  private readonly buf: Uint8Array;
+  private readonly i32: Int32Array;
+  /** Largest tower height in the list (invariant 2). */
+  private height = 1;
+  private count = 0;
+  /** xorshift32 state; never 0. */
+  private rng: number;
+  /** Predecessor at each level, filled by an insert's search. */
+  private readonly splice = new Int32Array(HEIGHT_MAX);
+  /** Comparison of the node a `search` returned with the search key (1 if none). */
+  lastCmp = 1;
+  /** The node `allocate` returned and the RNG state before it, until `link`. */
+  private pending = NONE;
+  private pendingRng = 0;
+
+  constructor(arena: Arena, seed: number) {
+    this.arena = arena;
+    this.buf = arena.buf;
+    this.i32 = arena.i32;
+    this.rng = seed >>> 0 || 0x9e3779b9;
+    const head = arena.alloc(nodeBytes(0, HEIGHT_MAX), 0);
+    if (head !== HEAD) invariantFailed('head node must be the first allocation');
+    this.i32[HEAD + HEIGHT] = HEIGHT_MAX;
+    this.i32.fill(NONE, HEAD + TOWER, HEAD + TOWER + 2 * HEIGHT_MAX);
+  }
+
+  get entries(): number {
+    return this.count;
+  }
+
+  /** Height for a new node: 1 + the number of trailing zero bit groups of a random word. */
+  private randomHeight(): number {
+    let x = this.rng;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    this.rng = x;
+    let h = 1;
+    while (h < HEIGHT_MAX && (x & BRANCH_MASK) === 0) {
+      h++;
+      x >>>= BRANCH_BITS;
+    }
+    return h;
+  }
+
+  /**
+   * Carves out a node for a key and value of the given lengths and returns its word index, or
+   * NONE if the arena lacks room (then nothing changed, not even the RNG). The caller writes the
+   * key at `keyStart(node)` and the value at `valueStart(node)`, then calls `link(node)`.
+   */
+  allocate(keyLen: number, valueLen: number): number {
+    if (keyLen < TRAILER) invariantFailed(`internal key of ${keyLen} bytes`);
+    const rng = this.rng;
+    const height = this.randomHeight();
+    const node = this.arena.alloc(nodeBytes(keyLen, height), valueLen);
+    if (node < 0) {
+      this.rng = rng;
+      return NONE;
+    }
+    const i32 = this.i32;
+    i32[node + KEY_LEN] = keyLen;
+    i32[node + VALUE_LEN] = valueLen;
+    i32[node + VALUE_START] = this.arena.valueBottom;
+    i32[node + HEIGHT] = height;
+    this.pending = node;
+    this.pendingRng = rng;
+    return node;
+  }
+
+  /**
+   * Splices the node last returned by `allocate` (key and value written) into every level of
+   * its tower. Throws, after giving back the node's arena bytes, if its internal key is present.
+   */
+  link(node: number): void {
+    if (node === NONE || node !== this.pending) invariantFailed('link of a node not just allocated');
+    this.pending = NONE;
+    const i32 = this.i32;
+    const height = i32[node + HEIGHT]!;
+    const ks = (node + TOWER + 2 * height) << 2;
+    const kl = i32[node + KEY_LEN]! - TRAILER;
+    const splice = this.splice;
+    const next = this.search(this.buf, ks, kl, this.buf, ks + kl, splice);
+    if (next !== NONE && this.lastCmp === 0) {
+      this.arena.undoLast();
+      this.rng = this.pendingRng;
+      throw new Error('sett invariant: memtable insert of an internal key (user key, version) already present');
+    }
+    for (let level = this.height; level < height; level++) splice[level] = HEAD;
+    if (height > this.height) this.height = height;
+    const prefix = prefixOf(this.buf, ks, kl);
+    for (let level = 0; level < height; level++) {
+      const from = splice[level]! + TOWER + 2 * level;
+      const to = node + TOWER + 2 * level;
+      i32[to] = i32[from]!;
+      i32[to + 1] = i32[from + 1]!;
+      i32[from] = node;
+      i32[from + 1] = prefix;
+    }
+    this.count++;
+    if (INVARIANTS.enabled) this.checkInvariants();
+  }
+
+  keyStart(node: number): number {
+    return (node + TOWER + 2 * this.i32[node + HEIGHT]!) << 2;
+  }
+
+  keyLength(node: number): number {
+    return this.i32[node + KEY_LEN]!;
+  }
+
+  valueStart(node: number): number {
+    return this.i32[node + VALUE_START]!;
+  }
+
+  valueLength(node: number): number {
+    return this.i32[node + VALUE_LEN]!;
+  }
+
+  /** Next node at level 0, or NONE at the end. */
+  next(node: number): number {
+    return this.i32[node + TOWER]!;
+  }
+
+  /** First node, or NONE when empty. */
+  first(): number {
+    return this.i32[HEAD + TOWER]!;
+  }
+
+  /** Last node, or NONE when empty. */
+  last(): number {
+    const i32 = this.i32;
+    let x = HEAD;
+    for (let level = this.height - 1; level >= 0; level--) {
+      let next = i32[x + TOWER + 2 * level]!;
+      while (next !== NONE) {
+        x = next;
+        next = i32[x + TOWER + 2 * level]!;
+      }
+    }
+    return x;
+  }
+
+  /**
+   * Compares node's internal key with the search key whose user part is kbuf[ks, ks + kl) and
+   * whose trailer is tbuf[tp, tp + 8). Same order as `compareInternal`; returns ±2 when the user
+   * keys differ, ±1 when only the trailers do, 0 when equal.
+   */
+  compare(node: number, kbuf: Uint8Array, ks: number, kl: number, tbuf: Uint8Array, tp: number): number {
+    const i32 = this.i32;
+    const buf = this.buf;
+    const nkl = i32[node + KEY_LEN]! - TRAILER;
+    const nks = (node + TOWER + 2 * i32[node + HEIGHT]!) << 2;
+    const n = nkl < kl ? nkl : kl;
+    for (let i = 0; i < n; i++) {
+      const a = buf[nks + i]!;
+      const b = kbuf[ks + i]!;
+      if (a !== b) return a < b ? CMP_USER_LESS : CMP_USER_GREATER;
+    }
+    if (nkl !== kl) return nkl < kl ? CMP_USER_LESS : CMP_USER_GREATER;
+    const nt = nks + nkl;
+    for (let i = 0; i < TRAILER; i++) {
+      const a = buf[nt + i]!;
+      const b = tbuf[tp + i]!;
+      if (a !== b) return a < b ? -1 : 1;
+    }
+    return 0;
+  }
+
+  /**
+   * First node >= the search key (see `compare`), or NONE; `lastCmp` gets that node's
+   * comparison with the key. With `splice`, records the last node < key at every level below
+   * `height`. The next node's prefix, kept in the current node's tower, settles most steps
+   * without touching the next node; a node found >= key is not compared again one level down.
+   */
+  search(kbuf: Uint8Array, ks: number, kl: number, tbuf: Uint8Array, tp: number, splice: Int32Array | null): number {
+    const i32 = this.i32;
+    const sp = prefixOf(kbuf, ks, kl);
+    let x = HEAD;
+    let known = NONE;
+    let knownCmp = 1;
+    for (let level = this.height - 1; ; level--) {
+      let slot = x + TOWER + 2 * level;
+      let next = i32[slot]!;
+      while (next !== NONE && next !== known) {
+        const np = i32[slot + 1]!;
+        const c = np < sp ? CMP_USER_LESS : np > sp ? CMP_USER_GREATER : this.compare(next, kbuf, ks, kl, tbuf, tp);
+        if (c >= 0) {
+          known = next;
+          knownCmp = c;
+          break;
+        }
+        x = next;
+        slot = x + TOWER + 2 * level;
+        next = i32[slot]!;
+      }
+      if (splice !== null) splice[level] = x;
+      if (level === 0) {
+        this.lastCmp = next === NONE ? 1 : knownCmp;
+        return next;
+      }
+    }
+  }
+
+  /** First node >= the search key, or NONE. */
+  findGreaterOrEqual(kbuf: Uint8Array, ks: number, kl: number, tbuf: Uint8Array, tp: number): number {
+    return this.search(kbuf, ks, kl, tbuf, tp, null);
+  }
+
+  /**
+   * Last node < the search key (or <= it when `orEqual`), or NONE. Used by prev() and
+   * seekForPrev(); O(log n) like a forward search.
+   */
+  findLast(kbuf: Uint8Array, ks: number, kl: number, tbuf: Uint8Array, tp: number, orEqual: boolean): number {
+    const i32 = this.i32;
+    const sp = prefixOf(kbuf, ks, kl);
+    const limit = orEqual ? 1 : 0;
+    let x = HEAD;
+    let known = NONE;
+    for (let level = this.height - 1; level >= 0; level--) {
+      let slot = x + TOWER + 2 * level;
+      let next = i32[slot]!;
+      while (next !== NONE && next !== known) {
+        const np = i32[slot + 1]!;
+        const c = np < sp ? CMP_USER_LESS : np > sp ? CMP_USER_GREATER : this.compare(next, kbuf, ks, kl, tbuf, tp);
+        if (c >= limit) {
+          known = next;
+          break;
+        }
+        x = next;
+        slot = x + TOWER + 2 * level;
+        next = i32[slot]!;
+      }
+    }
+    return x;
+  }
+
+  /** O(n): walks every level and checks invariants 1, 2, 4 and 5. Throws on the first breach. */
+  checkInvariants(): void {
+    const i32 = this.i32;
+    const { nodeTop, valueBottom, capacity } = this.arena;
+    if (nodeTop > valueBottom || valueBottom > capacity) invariantFailed(`arena ends ${nodeTop}/${valueBottom}`);
+    let count = 0;
+    let maxHeight = 1;
+    let prevKey: Uint8Array | undefined;
+    for (let x = i32[HEAD + TOWER]!; x !== NONE; x = i32[x + TOWER]!) {
+      const h = i32[x + HEIGHT]!;
+      if (x <= HEAD || h < 1 || h > HEIGHT_MAX) invariantFailed(`node ${x} has height ${h}`);
+      const kl = i32[x + KEY_LEN]!;
+      const vl = i32[x + VALUE_LEN]!;
+      const vs = i32[x + VALUE_START]!;
+      if (kl < TRAILER || vl < 0) invariantFailed(`node ${x} has key length ${kl}, value length ${vl}`);
+      if (x * 4 + nodeBytes(kl, h) > nodeTop) invariantFailed(`node ${x} extends past the node area`);
+      if (vs < valueBottom || vs + vl > capacity) invariantFailed(`node ${x} value outside the value area`);
+      const key = this.buf.subarray(this.keyStart(x), this.keyStart(x) + kl);
+      if (prevKey !== undefined && compareInternal(prevKey, key) >= 0) {
+        invariantFailed(`level 0 out of order at node ${x}`);
+      }
+      prevKey = key;
+      if (h > maxHeight) maxHeight = h;
+      count++;
+    }
+    if (count !== this.count) invariantFailed(`level 0 holds ${count} nodes, ${this.count} inserted`);
+    if (maxHeight !== this.height) invariantFailed(`height ${this.height}, tallest node ${maxHeight}`);
+    for (let level = 0; level < HEIGHT_MAX; level++) this.checkLevel(level);
+  }
+
+  /** Level `level` must be exactly the level-0 nodes taller than `level`, with right prefixes. */
+  private checkLevel(level: number): void {
+    const i32 = this.i32;
+    let slot = HEAD + TOWER + 2 * level;
+    if (level >= this.height && i32[slot] !== NONE) invariantFailed(`head links level ${level} above height`);
+    for (let x = i32[HEAD + TOWER]!; x !== NONE; x = i32[x + TOWER]!) {
+      if (i32[x + HEIGHT]! <= level) continue;
+      if (i32[slot] !== x) invariantFailed(`level ${level} skips or misorders node ${x}`);
+      const ks = this.keyStart(x);
+      if (i32[slot + 1] !== prefixOf(this.buf, ks, i32[x + KEY_LEN]! - TRAILER)) {
+        invariantFailed(`level ${level} holds a wrong prefix for node ${x}`);
+      }
+      slot = x + TOWER + 2 * level;
+    }
+    if (i32[slot] !== NONE) invariantFailed(`level ${level} runs past the end of level 0`);
+  }
+}

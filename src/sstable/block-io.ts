@@ -1,0 +1,73 @@
+/**
+ * Block trailers: writing them and reading a block back with its checksum verified.
+ *
+ *   block on disk = contents (`size` bytes) | type byte | xxHash32(contents ‖ type byte) u32 LE
+ *   type byte     = block type << 4 | compression id
+ *
+ * A handle's `size` is the stored (possibly compressed) contents, without the trailer.
+ */
+import { ErrCorruption } from '../api/errors.js';
+import { getU32, putU32 } from '../codec/bytes.js';
+import { checksum } from '../codec/checksum.js';
+import { Compression, snappyUncompress } from '../codec/compression.js';
+import type { FileHandle } from '../fs/types.js';
+import { BlockTrailer, BlockType } from './format.js';
+
+/** Largest expansion of a snappy stream (a 3-byte copy op yields 64 bytes), as a sanity cap. */
+const SNAPPY_EXPANSION_MAX = 22;
+
+const typeNames: Record<number, string> = {
+  [BlockType.Data]: 'data',
+  [BlockType.Index]: 'index',
+  [BlockType.Bloom]: 'bloom',
+  [BlockType.Properties]: 'properties',
+};
+
+export function blockTypeName(type: number): string {
+  return typeNames[type] ?? `unknown(${type})`;
+}
+
+/**
+ * Writes the trailer of the `n` content bytes at buf[pos, pos + n); buf must have room for
+ * `BlockTrailer.bytes` more. Returns the position after the trailer.
+ */
+export function sealBlock(buf: Uint8Array, pos: number, n: number, typeByte: number): number {
+  buf[pos + n] = typeByte;
+  putU32(buf, pos + n + BlockTrailer.checksum, checksum(buf.subarray(pos, pos + n + 1)));
+  return pos + n + BlockTrailer.bytes;
+}
+
+/**
+ * Reads the block at `offset` with stored size `size`, verifies its checksum and type, and
+ * returns its uncompressed contents (a fresh array the caller may cache). Throws ErrCorruption
+ * with the file path and block offset on any damage; file-system errors pass through.
+ */
+export function readBlock(file: FileHandle, offset: number, size: number, type: BlockType): Uint8Array {
+  const buf = new Uint8Array(size + BlockTrailer.bytes);
+  const n = file.readAt(buf, offset);
+  if (n !== buf.length) throw corrupt(file, offset, type, `block of ${size} bytes runs past the end of the file`);
+  const stored = getU32(buf, size + BlockTrailer.checksum);
+  const actual = checksum(buf.subarray(0, size + 1));
+  if (stored !== actual) {
+    throw corrupt(file, offset, type, `checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)})`);
+  }
+  const typeByte = buf[size]!;
+  if (typeByte >>> 4 !== type) {
+    throw corrupt(file, offset, type, `found a ${blockTypeName(typeByte >>> 4)} block in its place`);
+  }
+  const compression = typeByte & 0x0f;
+  if (compression === Compression.None) return buf.subarray(0, size);
+  if (compression === Compression.Snappy) {
+    try {
+      return snappyUncompress(buf.subarray(0, size), size * SNAPPY_EXPANSION_MAX + 64);
+    } catch (e) {
+      throw corrupt(file, offset, type, 'snappy stream does not decompress', e);
+    }
+  }
+  throw corrupt(file, offset, type, `unknown compression id ${compression}`);
+}
+
+function corrupt(file: FileHandle, offset: number, type: BlockType, what: string, cause?: unknown): ErrCorruption {
+  const where = cause === undefined ? { file: file.path, offset } : { file: file.path, offset, cause };
+  return new ErrCorruption(`table ${blockTypeName(type)} block: ${what}`, where);
+}

@@ -1,0 +1,197 @@
+/**
+ * Opens a table written by TableBuilder and serves point reads and iterators, synchronously.
+ *
+ * `open` reads and verifies the footer, the properties, the bloom filter and the index (all kept
+ * in memory for the reader's life); data blocks are read on demand through the shared
+ * BlockCache, verified on every read from the file (not on cache hits: cached blocks were
+ * verified when they entered). Any damage is an ErrCorruption naming the file and offset.
+ *
+ * A point get on a cached block is: bloom probe, binary search of the decoded index, binary
+ * search of the block's restart array, then a short scan; it allocates only the returned view.
+ */
+import { ErrCorruption } from '../api/errors.js';
+import { bytesEqual, compareRange } from '../codec/bytes.js';
+import type { InternalIterator } from '../codec/iterator.js';
+import { TRAILER_BYTES, writeTrailer } from '../codec/keys.js';
+import type { FileHandle } from '../fs/types.js';
+import { BlockIter, compareInternalRange } from './block.js';
+import { readBlock } from './block-io.js';
+import { BloomFilter } from './bloom.js';
+import type { TableMeta } from './builder.js';
+import type { BlockCache } from './cache.js';
+import { readFooter, type FooterData } from './footer.js';
+import { BlockType } from './format.js';
+import { IndexTable } from './index-block.js';
+import { TableIterator, type DataBlockSource } from './iterator.js';
+import { decodeProperties, type TableProperties } from './properties.js';
+
+export class TableReader implements DataBlockSource {
+  readonly meta: TableMeta;
+  readonly properties: TableProperties;
+  readonly path: string;
+  private readonly getIter = new BlockIter();
+  private seekBuf = new Uint8Array(64);
+  private closed = false;
+
+  private constructor(
+    private readonly file: FileHandle,
+    readonly fileNumber: number,
+    private readonly cache: BlockCache,
+    private readonly footer: FooterData,
+    props: TableProperties,
+    readonly indexTable: IndexTable,
+    private readonly bloom: BloomFilter | undefined,
+    fileSize: number,
+  ) {
+    this.path = file.path;
+    this.properties = props;
+    this.meta = {
+      fileNumber,
+      fileSize,
+      smallest: props.smallest.slice(),
+      largest: props.largest.slice(),
+      entries: props.entries,
+      minVersion: props.minVersion,
+      maxVersion: props.maxVersion,
+    };
+  }
+
+  /**
+   * Reads and verifies footer, properties, bloom filter and index. Takes ownership of `file`:
+   * `close()` closes it, and so does a failed open. Throws ErrCorruption on any damage.
+   */
+  static open(file: FileHandle, fileNumber: number, cache: BlockCache): TableReader {
+    try {
+      const fileSize = file.size();
+      const footer = readFooter(file, fileSize);
+      const { properties: ph, index: ih, bloom: bh } = footer;
+      const props = decodeProperties(readBlock(file, ph.offset, ph.size, BlockType.Properties));
+      if (typeof props === 'string') throw new ErrCorruption(`table properties block: ${props}`, { file: file.path, offset: ph.offset });
+      let bloom: BloomFilter | undefined;
+      if (bh.size > 0) {
+        const parsed = BloomFilter.parse(readBlock(file, bh.offset, bh.size, BlockType.Bloom));
+        if (typeof parsed === 'string') throw new ErrCorruption(`table bloom block: ${parsed}`, { file: file.path, offset: bh.offset });
+        bloom = parsed;
+      }
+      // Data blocks come first; every metadata block lies after the last of them.
+      const dataEnd = Math.min(ih.offset, ph.offset, bh.size > 0 ? bh.offset : Infinity);
+      const index = IndexTable.decode(readBlock(file, ih.offset, ih.size, BlockType.Index), file.path, ih.offset, dataEnd);
+      if (index.count !== props.dataBlocks) {
+        throw new ErrCorruption(`table index has ${index.count} entries but properties say ${props.dataBlocks} data blocks`, {
+          file: file.path,
+          offset: ih.offset,
+        });
+      }
+      if (!bytesEqual(index.key(index.count - 1), props.largest)) {
+        throw new ErrCorruption('table index and properties disagree on the largest key', { file: file.path, offset: ih.offset });
+      }
+      return new TableReader(file, fileNumber, cache, footer, props, index, bloom, fileSize);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+  }
+
+  /** Whether the table may hold some version of `userKey` (always true without a filter). */
+  mayContain(userKey: Uint8Array): boolean {
+    return this.bloom === undefined || this.bloom.mayContain(userKey, 0, userKey.length);
+  }
+
+  /**
+   * Newest entry for `userKey` with version <= readVersion, tombstones included, as its encoded
+   * value (a view into an immutable cached block: never write to it). undefined if none.
+   */
+  get(userKey: Uint8Array, readVersion: number): Uint8Array | undefined {
+    if (this.closed) throw new Error(`table reader ${this.path} used after close()`);
+    if (this.bloom !== undefined && !this.bloom.mayContain(userKey, 0, userKey.length)) return undefined;
+    const ulen = userKey.length;
+    const tlen = ulen + TRAILER_BYTES;
+    if (this.seekBuf.length < tlen) this.seekBuf = new Uint8Array(tlen * 2);
+    const target = this.seekBuf;
+    target.set(userKey, 0);
+    writeTrailer(target, ulen, readVersion);
+    const i = this.indexTable.lowerBound(target, 0, tlen);
+    if (i >= this.indexTable.count) return undefined;
+    const it = this.getIter;
+    it.reset(this.dataBlock(i), this.path, this.indexTable.offsets[i]!);
+    it.seek(target, 0, tlen);
+    let found: Uint8Array | undefined;
+    if (it.valid() && compareRange(it.keyBytes(), 0, it.keyLength() - TRAILER_BYTES, userKey, 0, ulen) === 0) {
+      found = it.value();
+    }
+    it.clear();
+    return found;
+  }
+
+  iterator(): InternalIterator {
+    if (this.closed) throw new Error(`table reader ${this.path} used after close()`);
+    return new TableIterator(this);
+  }
+
+  /** Contents of data block i, from the cache or read and verified from the file. */
+  dataBlock(i: number): Uint8Array {
+    const offset = this.indexTable.offsets[i]!;
+    let block = this.cache.get(this.fileNumber, offset);
+    if (block === undefined) {
+      block = readBlock(this.file, offset, this.indexTable.sizes[i]!, BlockType.Data);
+      this.cache.set(this.fileNumber, offset, block);
+    }
+    return block;
+  }
+
+  /**
+   * Re-reads every block from the file (bypassing the cache) and checks checksums, structure
+   * and key order. Returns the problems found; never throws for damage.
+   */
+  verify(): { offset: number; message: string }[] {
+    const problems: { offset: number; message: string }[] = [];
+    const note = (e: unknown, offset: number): void => {
+      if (!(e instanceof ErrCorruption)) throw e;
+      problems.push({ offset: e.offset ?? offset, message: e.message });
+    };
+    const file = this.file;
+    const fileSize = file.size();
+    try {
+      const f = readFooter(file, fileSize);
+      readBlock(file, f.properties.offset, f.properties.size, BlockType.Properties);
+      if (f.bloom.size > 0) readBlock(file, f.bloom.offset, f.bloom.size, BlockType.Bloom);
+      readBlock(file, f.index.offset, f.index.size, BlockType.Index);
+    } catch (e) {
+      note(e, fileSize);
+    }
+    const it = new BlockIter();
+    let prevKey = new Uint8Array(0);
+    let entries = 0;
+    for (let i = 0; i < this.indexTable.count; i++) {
+      const offset = this.indexTable.offsets[i]!;
+      try {
+        it.reset(readBlock(file, offset, this.indexTable.sizes[i]!, BlockType.Data), this.path, offset);
+        for (it.seekToFirst(); it.valid(); it.next()) {
+          const kb = it.keyBytes();
+          const kl = it.keyLength();
+          if (prevKey.length > 0 && compareInternalRange(prevKey, 0, prevKey.length, kb, 0, kl) >= 0) {
+            throw new ErrCorruption('table data block: keys out of order', { file: this.path, offset });
+          }
+          prevKey = kb.slice(0, kl);
+          entries++;
+        }
+        if (!bytesEqual(prevKey, this.indexTable.key(i))) {
+          throw new ErrCorruption('table data block: last key differs from its index entry', { file: this.path, offset });
+        }
+      } catch (e) {
+        note(e, offset);
+      }
+    }
+    if (problems.length === 0 && entries !== this.properties.entries) {
+      problems.push({ offset: this.footer.properties.offset, message: `table holds ${entries} entries, properties say ${this.properties.entries}` });
+    }
+    return problems;
+  }
+
+  /** Closes the file. Cached blocks stay until `cache.evictFile(fileNumber)`. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.file.close();
+  }
+}
