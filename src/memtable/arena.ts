@@ -1,16 +1,17 @@
 /**
  * The memtable's arena: one preallocated ArrayBuffer seen through a byte view and an Int32 view,
- * handed out from both ends. Skiplist nodes are bumped up from the bottom, value bytes down
- * from the top, so the nodes a search walks sit densely together and the bulky values stay out
- * of their way (fewer cache and TLB misses). The arena is full when the two ends would cross.
+ * handed out from both ends. Skiplist towers are bumped up from the bottom, key and value
+ * records down from the top, so the towers a search walks sit densely together and the bulky
+ * records stay out of their way (fewer cache and TLB misses). The arena is full when the two
+ * ends would cross.
  *
  * Nothing is ever freed on its own; the whole arena is dropped with its memtable. The only way
  * back is `undoLast()`, which gives back the latest allocation (used when an insert is refused
  * after its node was carved out).
  *
- * Nodes are 4-byte aligned and addressed by their *word* index (byte offset / 4), so an Int32
- * slot of the arena can hold a pointer and `i32[word]` reads the first slot of a node. Value
- * blocks are unaligned and addressed by byte offset.
+ * Both kinds of block are 4-byte aligned. Towers are addressed by their *word* index (byte
+ * offset / 4), so an Int32 slot of the arena can hold a pointer and `i32[word]` reads the first
+ * slot of a tower; records by their byte offset.
  */
 
 /** Smallest arena accepted: room for the skiplist head and a few entries. */
@@ -22,15 +23,17 @@ export const ARENA_BYTES_MIN = 1024;
 export const ARENA_BYTES_MAX = 1 << 30;
 
 export class Arena {
+  /** The arena's memory; `new Uint8Array(memory, offset, length)` makes a cheap view. */
+  readonly memory: ArrayBuffer;
   /** Byte view of the whole arena. */
   readonly buf: Uint8Array;
   /** Int32 view of the same memory: `i32[w]` is bytes [4w, 4w + 4). */
   readonly i32: Int32Array;
-  /** Bytes the arena may hand out in total (the size asked for). */
+  /** Bytes the arena may hand out in total: the size asked for, rounded down to a multiple of 4. */
   readonly capacity: number;
-  /** End of the node area (bytes); a multiple of 4. Invariant: low <= high <= capacity. */
+  /** End of the tower area (bytes); a multiple of 4. Invariant: low <= high <= capacity. */
   private low = 0;
-  /** Start of the value area (bytes). */
+  /** Start of the record area (bytes); a multiple of 4. */
   private high: number;
   /** low and high before the latest allocation, or -1 once undone. */
   private lastLow = -1;
@@ -45,11 +48,11 @@ export class Arena {
         `arena size must be between ${ARENA_BYTES_MIN} and ${ARENA_BYTES_MAX} bytes, got ${capacityBytes}`,
       );
     }
-    const memory = new ArrayBuffer((capacityBytes + 3) & ~3);
-    this.buf = new Uint8Array(memory);
-    this.i32 = new Int32Array(memory);
-    this.capacity = capacityBytes;
-    this.high = capacityBytes;
+    this.capacity = capacityBytes & ~3;
+    this.memory = new ArrayBuffer(this.capacity);
+    this.buf = new Uint8Array(this.memory);
+    this.i32 = new Int32Array(this.memory);
+    this.high = this.capacity;
   }
 
   /** Bytes handed out so far, from both ends (including alignment padding). */
@@ -57,27 +60,28 @@ export class Arena {
     return this.low + (this.capacity - this.high);
   }
 
-  /** End of the node area: every node lies below it. */
-  get nodeTop(): number {
+  /** End of the tower area: every tower lies below it. */
+  get towerTop(): number {
     return this.low;
   }
 
-  /** Start of the value area: every value block lies at or above it. */
-  get valueBottom(): number {
+  /** Start of the record area: every record lies at or above it. */
+  get recordBottom(): number {
     return this.high;
   }
 
   /**
-   * Carves out `nodeBytes` (rounded up to a multiple of 4) from the bottom and `valueBytes`
-   * from the top. Returns the word index of the node, or -1 if the arena lacks room for both
-   * (nothing changes then); the value block starts at `valueBottom`. Blocks are zero unless
+   * Carves out `towerBytes` from the bottom and `recordBytes` from the top (each rounded up to
+   * a multiple of 4). Returns the word index of the tower, or -1 if the arena lacks room for
+   * both (nothing changes then); the record starts at `recordBottom`. Blocks are zero unless
    * they were handed out before and given back.
    */
-  alloc(nodeBytes: number, valueBytes: number): number {
+  alloc(towerBytes: number, recordBytes: number): number {
     const low = this.low;
     const high = this.high;
-    const newLow = low + ((nodeBytes + 3) & ~3);
-    const newHigh = high - valueBytes;
+    if (recordBytes > high) return -1;
+    const newLow = low + ((towerBytes + 3) & ~3);
+    const newHigh = (high - recordBytes) & ~3;
     if (newLow > newHigh) return -1;
     this.lastLow = low;
     this.lastHigh = high;

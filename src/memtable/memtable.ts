@@ -16,7 +16,7 @@ import type { InternalIterator } from '../codec/iterator.js';
 import { TRAILER_BYTES, VERSION_MAX, writeTrailer } from '../codec/keys.js';
 import { type EntryKind, MetaFlag, encodedValueLength, writeEncodedValue } from '../codec/value.js';
 import { Arena } from './arena.js';
-import { CMP_USER_GREATER, HEIGHT_MAX, SkipList, nodeBytes } from './skiplist.js';
+import { CMP_USER_GREATER, HEIGHT_MAX, SkipList, recordBytes, towerBytes } from './skiplist.js';
 
 /** Default arena size: the memtable size option's default, 64 MiB. */
 export const MEMTABLE_BYTES_DEFAULT = 64 * 1024 * 1024;
@@ -62,9 +62,9 @@ export class Memtable {
     this.list = new SkipList(this.arena, options?.seed ?? SEED_DEFAULT);
   }
 
-  /** Bytes an entry would take in the arena (node + tallest tower + key + value + padding). */
+  /** Bytes an entry would take in the arena (tallest tower + record header + key + value + padding). */
   static entrySize(internalKeyLength: number, encodedValueLength: number): number {
-    return nodeBytes(internalKeyLength, HEIGHT_MAX) + 3 + encodedValueLength;
+    return towerBytes(HEIGHT_MAX) + recordBytes(internalKeyLength, encodedValueLength) + 3;
   }
 
   /** True if an entry of `bytes` (as given by `entrySize`) still fits. */

@@ -2,7 +2,7 @@
  * Damage anywhere in a table must surface as ErrCorruption (naming the file and an offset) or
  * leave the answers right: never wrong data, never another error type, never a hang.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ErrCorruption } from '../../src/api/errors.js';
 import { bytesEqual, putU32 } from '../../src/codec/bytes.js';
 import { Compression } from '../../src/codec/compression.js';
@@ -124,8 +124,10 @@ describe('a flipped byte anywhere', () => {
 
 describe('damaged files', () => {
   const entries = randomEntries(rng(1), 50, 1);
-  const { file } = build(entries, opts({ blockSize: 256 }), PATH);
-  const clean = file.bytes();
+  let clean = new Uint8Array(0);
+  beforeAll(() => {
+    clean = build(entries, opts({ blockSize: 256 }), PATH).file.bytes();
+  });
 
   it('every truncation gives ErrCorruption', () => {
     for (let len = 0; len < clean.length; len++) {
