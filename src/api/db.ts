@@ -16,6 +16,7 @@ import type { Config } from './options.js';
 import type { Snapshot } from './snapshot.js';
 import { Snapshot as SnapshotImpl } from './snapshot.js';
 import { type DBStats, statsOf } from './stats.js';
+import { type VerifyReport, verifyEngine } from '../engine/verify.js';
 
 export interface ReadOptions {
   /** Read as of this snapshot instead of the newest data. */
@@ -201,6 +202,15 @@ export class DB implements KVStore {
     await this.engine.commits.sealActive();
     while (this.engine.immutables.length > 0 && this.engine.failure === undefined) await this.engine.flusher.waitForProgress();
     if (this.engine.failure !== undefined) throw this.engine.failure;
+  }
+
+  /**
+   * Reads every table block, WAL record and manifest record and reports every damaged one.
+   * Never throws for damage: the report lists it (file, offset, message).
+   */
+  verify(): Promise<VerifyReport> {
+    this.engine.checkOpen();
+    return verifyEngine(this.engine);
   }
 
   stats(): DBStats {

@@ -9,6 +9,7 @@
  * changes (LevelDB's DBIter::FindPrevUserEntry).
  */
 import { ErrCorruption } from '../api/errors.js';
+import { copyOut } from '../codec/alloc.js';
 import { compareRange } from '../codec/bytes.js';
 import type { InternalIterator } from '../codec/iterator.js';
 import { makeInternalKey, readTrailer, TRAILER_BYTES, VERSION_MAX } from '../codec/keys.js';
@@ -36,10 +37,10 @@ export function isDeadValue(v: Uint8Array, now: number): boolean {
 
 /** Copy of the user value inside an encoded value. */
 export function userValueOf(v: Uint8Array): Uint8Array {
-  if (v[0] === EntryKind.Put) return v.slice(1);
+  if (v[0] === EntryKind.Put) return copyOut(v, 1, v.length);
   const h = decodeValueHeader(v, header);
   if (h === undefined) throw new ErrCorruption('malformed entry value');
-  return v.slice(h.valueStart);
+  return copyOut(v, h.valueStart, v.length);
 }
 
 export function nowSeconds(): number {
@@ -140,7 +141,7 @@ export class DBIter {
         inner.next();
         continue;
       }
-      this.key = ik.slice(0, ulen);
+      this.key = copyOut(ik, 0, ulen);
       this.value = this.keysOnly ? undefined : userValueOf(v);
       return true;
     }
