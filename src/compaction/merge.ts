@@ -1,0 +1,161 @@
+/**
+ * Runs one compaction: merges the input tables, drops the history nobody can read, and writes
+ * the survivors into new tables of the output level, split near the target size but only
+ * between user keys. The same function runs inline (browser, memory file system) and inside a
+ * worker thread (Node); it touches nothing but the file system and the tables named in the job.
+ *
+ * Garbage collection, per user key (versions arrive newest first):
+ *  - every version newer than `discardVersion` (the oldest version an open snapshot or reader
+ *    may read at) is kept;
+ *  - of the versions at or below it, the newest `versionsToKeep` are kept (default 1), and
+ *    nothing below a tombstone or expired entry (no reader at or above the discard version
+ *    can see past it);
+ *  - that newest tombstone (or expired entry) itself is dropped only if no deeper level holds
+ *    the key: otherwise it still hides an older value below (the case Badger got wrong).
+ */
+import { compareRange } from '../codec/bytes.js';
+import type { InternalIterator } from '../codec/iterator.js';
+import { readTrailer, TRAILER_BYTES } from '../codec/keys.js';
+import type { FileSystem } from '../fs/types.js';
+import type { TableInfo } from '../manifest/edit.js';
+import { tablePath } from '../manifest/filenames.js';
+import { BlockCache, TableBuilder, type TableOptions, TableReader } from '../sstable/index.js';
+import { isDeadValue } from '../engine/db-iterator.js';
+import { MergingIterator } from '../engine/merging-iterator.js';
+import { yieldToEventLoop } from '../engine/yield.js';
+
+export interface CompactionJob {
+  dir: string;
+  /** Input table file numbers (any order: internal keys are unique across tables). */
+  inputs: number[];
+  /** File numbers the outputs may use, in order. */
+  outputNumbers: number[];
+  outputLevel: number;
+  targetTableBytes: number;
+  discardVersion: number;
+  versionsToKeep: number;
+  nowSeconds: number;
+  /** Per deeper level: sorted, disjoint [smallest, largest] user-key ranges of its tables. */
+  deeperRanges: [Uint8Array, Uint8Array][][];
+  tableOptions: TableOptions;
+}
+
+export interface CompactionResult {
+  outputs: TableInfo[];
+  bytesRead: number;
+  bytesWritten: number;
+  entriesIn: number;
+  entriesOut: number;
+}
+
+function inRanges(ranges: [Uint8Array, Uint8Array][], key: Uint8Array, ks: number, ke: number): boolean {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const r = ranges[mid]!;
+    if (compareRange(r[1], 0, r[1].length, key, ks, ke) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const r = ranges[lo];
+  return r !== undefined && compareRange(r[0], 0, r[0].length, key, ks, ke) <= 0;
+}
+
+/** Whether any deeper level may hold user key key[0, ulen). */
+function deeperHolds(job: CompactionJob, key: Uint8Array, ulen: number): boolean {
+  for (const ranges of job.deeperRanges) if (inRanges(ranges, key, 0, ulen)) return true;
+  return false;
+}
+
+const ENTRIES_PER_SLICE = 4096;
+
+export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: BlockCache = new BlockCache(0)): Promise<CompactionResult> {
+  const readers: TableReader[] = [];
+  const outputs: TableInfo[] = [];
+  const written: string[] = [];
+  let bytesRead = 0;
+  let ok = false;
+  let builder: TableBuilder | undefined;
+  let file: Awaited<ReturnType<FileSystem['open']>> | undefined;
+  let fileNumber = 0;
+  let lastUser: Uint8Array = new Uint8Array(0);
+  let haveLast = false;
+  let next = 0;
+
+  const finishOutput = (): void => {
+    if (builder === undefined || file === undefined) return;
+    const meta = builder.finish();
+    file.sync();
+    file.close();
+    outputs.push({ fileNumber, fileSize: meta.fileSize, smallest: meta.smallest, largest: meta.largest, entries: meta.entries, minVersion: meta.minVersion, maxVersion: meta.maxVersion });
+    builder = undefined;
+    file = undefined;
+  };
+
+  try {
+    const children: InternalIterator[] = [];
+    for (const n of job.inputs) {
+      const f = await fs.open(tablePath(job.dir, n), { readOnly: true });
+      const r = TableReader.open(f, n, cache);
+      readers.push(r);
+      bytesRead += r.meta.fileSize;
+      children.push(r.iterator());
+    }
+    const it = new MergingIterator(children);
+    let entriesIn = 0;
+    let entriesOut = 0;
+    let belowDiscard = 0;
+    let sawDead = false;
+    for (it.seekToFirst(); it.valid(); it.next()) {
+      entriesIn++;
+      if (entriesIn % ENTRIES_PER_SLICE === 0) await yieldToEventLoop();
+      const ik = it.key();
+      const ulen = ik.length - TRAILER_BYTES;
+      const sameUser = haveLast && compareRange(ik, 0, ulen, lastUser, 0, lastUser.length) === 0;
+      if (!sameUser) {
+        // Track the user key even when its entries are dropped: an older version below a
+        // dropped tombstone must still be recognised as the same key (and dropped too).
+        lastUser = ik.slice(0, ulen);
+        haveLast = true;
+        belowDiscard = 0;
+        sawDead = false;
+      }
+      const version = readTrailer(ik, ulen);
+      const v = it.value();
+      if (version <= job.discardVersion) {
+        if (sawDead || belowDiscard >= job.versionsToKeep) continue;
+        belowDiscard++;
+        if (isDeadValue(v, job.nowSeconds)) {
+          sawDead = true;
+          if (!deeperHolds(job, ik, ulen)) continue;
+        }
+      }
+      // Start a new output between user keys once the current one is full.
+      if (builder !== undefined && !sameUser && builder.estimatedSize() >= job.targetTableBytes) finishOutput();
+      if (builder === undefined) {
+        if (next >= job.outputNumbers.length) throw new Error('compaction ran out of output file numbers');
+        fileNumber = job.outputNumbers[next++]!;
+        const path = tablePath(job.dir, fileNumber);
+        file = await fs.open(path, { create: true, truncate: true });
+        written.push(path);
+        builder = new TableBuilder(file, fileNumber, job.tableOptions);
+      }
+      builder.add(ik, v);
+      entriesOut++;
+    }
+    it.close();
+    finishOutput();
+    ok = true;
+    return { outputs, bytesRead, bytesWritten: outputs.reduce((s, t) => s + t.fileSize, 0), entriesIn, entriesOut };
+  } finally {
+    for (const r of readers) r.close();
+    if (!ok) {
+      try {
+        file?.close();
+      } catch {
+        // already failing; the original error matters
+      }
+      for (const p of written) await fs.remove(p).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * Runs compactions for an open engine: one at a time, next to the flusher. Picks the most urgent
+ * level (compaction/picker.ts), runs the merge through a `CompactionRunner` (inline with time
+ * slices, or on a worker thread on Node), then, in one synchronous step after the manifest edit
+ * is synced, installs the new Version. Inputs become obsolete and their files are deleted when
+ * the last reader releases them (version.ts).
+ *
+ * Crash safety: outputs are written and synced, then the directory, then the manifest edit that
+ * swaps inputs for outputs. A crash before the edit leaves orphan outputs (removed on open); a
+ * crash after it leaves obsolete inputs (removed on open).
+ *
+ * A failed compaction (I/O error, worker death) removes its partial outputs, is counted and
+ * reported in stats, and leaves the tree as it was; the next attempt waits a little. A failed
+ * manifest edit fails the store, like any failed durable write.
+ */
+import type { TableInfo } from '../manifest/edit.js';
+import { tablePath } from '../manifest/filenames.js';
+import { type CompactionJob, type CompactionResult, runCompaction } from '../compaction/merge.js';
+import { type CompactionPlan, manualPlan, pickCompaction } from '../compaction/picker.js';
+import { type CompactionTuning, LAST_LEVEL } from '../compaction/levels.js';
+import { userKeyOf } from '../codec/keys.js';
+import type { FileSystem } from '../fs/types.js';
+import type { Engine } from './engine.js';
+import { openTable, tableOptions } from './flusher.js';
+import { nowSeconds } from './db-iterator.js';
+import type { TableHandle } from './version.js';
+
+/** Where the merge runs: inline (default) or on a worker thread (Node). */
+export interface CompactionRunner {
+  run(fs: FileSystem, job: CompactionJob): Promise<CompactionResult>;
+  close(): Promise<void>;
+}
+
+export const inlineRunner: CompactionRunner = {
+  run: (fs, job) => runCompaction(fs, job),
+  close: async () => undefined,
+};
+
+export interface LevelCounters {
+  compactions: number;
+  bytesRead: number;
+  bytesWritten: number;
+  trivialMoves: number;
+}
+
+export class Compactor {
+  private readonly engine: Engine;
+  private running: Promise<void> | undefined;
+  private waiters: (() => void)[] = [];
+  private manual: Promise<void> = Promise.resolve();
+  private manualActive = 0;
+  private retryAt = 0;
+  readonly perLevel: LevelCounters[] = Array.from({ length: LAST_LEVEL + 1 }, () => ({ compactions: 0, bytesRead: 0, bytesWritten: 0, trivialMoves: 0 }));
+  failures = 0;
+  lastError: string | undefined;
+
+  constructor(engine: Engine) {
+    this.engine = engine;
+  }
+
+  get tuning(): CompactionTuning {
+    return this.engine.config;
+  }
+
+  /** Starts an automatic compaction if one is due and none runs. */
+  schedule(): void {
+    const e = this.engine;
+    if (this.running !== undefined || this.manualActive > 0 || e.closed || e.failure !== undefined || e.config.readOnly || e.config.disableAutoCompaction) return;
+    if (Date.now() < this.retryAt) {
+      setTimeout(() => this.schedule(), this.retryAt - Date.now()).unref?.();
+      return;
+    }
+    const plan = pickCompaction(e.manifest!.state.levels, this.tuning);
+    if (plan === undefined) return;
+    this.running = this.execute(plan)
+      .catch((err: unknown) => this.noteFailure(err))
+      .finally(() => {
+        this.running = undefined;
+        this.wake();
+        this.schedule();
+      });
+  }
+
+  private noteFailure(err: unknown): void {
+    this.failures++;
+    this.lastError = err instanceof Error ? err.message : String(err);
+    this.retryAt = Date.now() + 100;
+  }
+
+  /** Resolves when a compaction finishes (or none is running). */
+  waitForProgress(): Promise<void> {
+    if (this.running === undefined) this.schedule();
+    if (this.running === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  async idle(): Promise<void> {
+    while (this.running !== undefined) await this.running;
+    await this.manual;
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Runs `fn` with automatic compaction paused (manual compactions, flatten). */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.manualActive++;
+    const prev = this.manual;
+    let release!: () => void;
+    this.manual = new Promise<void>((r) => (release = r));
+    try {
+      await prev;
+      while (this.running !== undefined) await this.running;
+      return await fn();
+    } finally {
+      this.manualActive--;
+      release();
+      this.schedule();
+    }
+  }
+
+  /** Pushes the data in [start, end] (all of it if unbounded) down to the last level. */
+  compactRange(start?: Uint8Array, end?: Uint8Array): Promise<void> {
+    return this.exclusive(async () => {
+      // manualPlan takes every table of the range in a level at once, so one step per level
+      // moves the range one level down; L0 goes to the base level.
+      for (let level = 0; level < LAST_LEVEL; level++) {
+        this.engine.checkOpen();
+        if (this.engine.failure !== undefined) throw this.engine.failure;
+        const plan = manualPlan(this.engine.manifest!.state.levels, level, this.tuning, start, end);
+        if (plan !== undefined) await this.execute(plan);
+      }
+    });
+  }
+
+  private async execute(plan: CompactionPlan): Promise<void> {
+    const e = this.engine;
+    const counters = this.perLevel[plan.outputLevel]!;
+    if (plan.trivialMove) {
+      const t = plan.upper[0]!;
+      await e.withManifest((m) => {
+        m.apply({ deleted: [{ level: plan.level, fileNumber: t.fileNumber }], added: [{ level: plan.outputLevel, table: t }] });
+        e.installFromManifest(new Map());
+      });
+      counters.trivialMoves++;
+      return;
+    }
+    const inputs = [...plan.upper, ...plan.lower];
+    const inputBytes = inputs.reduce((s, t) => s + t.fileSize, 0);
+    const outputs = Math.ceil(inputBytes / plan.targetTableBytes) * 2 + 4;
+    const outputNumbers = Array.from({ length: outputs }, () => e.allocateFileNumber());
+    const levels = e.manifest!.state.levels;
+    const deeperRanges: [Uint8Array, Uint8Array][][] = [];
+    for (let l = plan.outputLevel + 1; l <= LAST_LEVEL; l++) {
+      deeperRanges.push((levels[l] ?? []).map((t: TableInfo) => [userKeyOf(t.smallest), userKeyOf(t.largest)]));
+    }
+    const job: CompactionJob = {
+      dir: e.dir,
+      inputs: inputs.map((t) => t.fileNumber),
+      outputNumbers,
+      outputLevel: plan.outputLevel,
+      targetTableBytes: plan.targetTableBytes,
+      discardVersion: e.oldestSnapshot(),
+      versionsToKeep: e.config.versionsToKeep,
+      nowSeconds: nowSeconds(),
+      deeperRanges,
+      tableOptions: tableOptions(e),
+    };
+    const result = await e.runner.run(e.fs, job);
+    const removeOutputs = async (): Promise<void> => {
+      for (const o of result.outputs) await e.fs.remove(tablePath(e.dir, o.fileNumber)).catch(() => undefined);
+    };
+    if (e.closed) {
+      await removeOutputs();
+      return;
+    }
+    await e.fs.syncDir(e.dir);
+    const handles = new Map<number, TableHandle>();
+    try {
+      for (const o of result.outputs) handles.set(o.fileNumber, await openTable(e, o));
+    } catch (err) {
+      for (const h of handles.values()) h.reader.close();
+      await removeOutputs();
+      throw err;
+    }
+    await e.withManifest((m) => {
+      try {
+        m.apply({
+          nextFileNumber: e.nextFileNumber,
+          deleted: [
+            ...plan.upper.map((t) => ({ level: plan.level, fileNumber: t.fileNumber })),
+            ...plan.lower.map((t) => ({ level: plan.outputLevel, fileNumber: t.fileNumber })),
+          ],
+          added: result.outputs.map((table) => ({ level: plan.outputLevel, table })),
+        });
+      } catch (err) {
+        for (const h of handles.values()) h.reader.close();
+        throw e.fail(err, 'writing the manifest edit of a compaction failed');
+      }
+      e.installFromManifest(handles);
+    });
+    counters.compactions++;
+    counters.bytesRead += result.bytesRead;
+    counters.bytesWritten += result.bytesWritten;
+    e.stats.compactionBytesRead += result.bytesRead;
+    e.stats.compactionBytesWritten += result.bytesWritten;
+  }
+}
