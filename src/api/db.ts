@@ -8,7 +8,7 @@ import { isDeadValue, nowSeconds, userValueOf } from '../engine/db-iterator.js';
 import type { Engine } from '../engine/engine.js';
 import { BatchRep } from '../wal/batch.js';
 import { Batch } from './batch.js';
-import { ErrKeyNotFound } from './errors.js';
+import { ErrKeyNotFound, ErrStoreClosed } from './errors.js';
 import { type Bytes, keyBytes, valueBytes } from './input.js';
 import { boundsOf, DBIterator, limitOf } from './iterator.js';
 import type { KVStore, RangeOptions, WriteOptions } from './kvstore.js';
@@ -197,18 +197,21 @@ export class DB implements KVStore {
 
   /** Writes the memtable (and any waiting ones) to tables, so the WAL can be dropped. */
   async flush(): Promise<void> {
-    this.engine.checkOpen();
-    if (this.engine.config.readOnly) return;
-    await this.engine.commits.sealActive();
-    while (this.engine.immutables.length > 0 && this.engine.failure === undefined) await this.engine.flusher.waitForProgress();
-    if (this.engine.failure !== undefined) throw this.engine.failure;
+    const e = this.engine;
+    e.checkOpen();
+    if (e.config.readOnly) return;
+    await e.commits.sealActive();
+    // close() stops the flusher between tables; waiting on it after that would never end.
+    while (e.immutables.length > 0 && e.failure === undefined && !e.closed) await e.flusher.waitForProgress();
+    if (e.failure !== undefined) throw e.failure;
+    if (e.immutables.length > 0) throw new ErrStoreClosed('store was closed before flush() finished; the unflushed writes are in the WAL and replay on open');
   }
 
   /**
    * Reads every table block, WAL record and manifest record and reports every damaged one.
    * Never throws for damage: the report lists it (file, offset, message).
    */
-  verify(): Promise<VerifyReport> {
+  async verify(): Promise<VerifyReport> {
     this.engine.checkOpen();
     return verifyEngine(this.engine);
   }

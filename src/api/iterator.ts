@@ -3,7 +3,7 @@
  * synchronous calls), so it offers both a sync cursor (`nextSync`, `for...of`) and the async
  * protocol (`next`, `for await`). Entries are copies the caller owns. Breaking out of a loop
  * closes the iterator; otherwise call `close()` (or read to the end) to release the tables
- * it pins.
+ * it pins. Closing the store closes its iterators: using one afterwards throws ErrIteratorClosed.
  */
 import { EMPTY, compareBytes, prefixUpperBound } from '../codec/bytes.js';
 import type { Bounds, DBIter } from '../engine/db-iterator.js';

@@ -91,6 +91,11 @@ export class CommitQueue {
     });
   }
 
+  /** True while a write group or a memtable rotation runs, or writes wait. */
+  get busy(): boolean {
+    return this.running !== undefined || this.queue.length > 0;
+  }
+
   /** Resolves once every queued write has been handled. */
   async drainAll(): Promise<void> {
     while (this.running !== undefined || this.queue.length > 0) {
@@ -234,8 +239,12 @@ export class CommitQueue {
 
   /** Seals the active memtable if it holds anything (used by flush()). */
   async sealActive(): Promise<void> {
-    await this.drainAll();
+    // `running` is the queue's one slot: whoever holds it owns e.wal and e.active. Queued writes
+    // and a rotation started by a concurrent flush() go first; re-check after every await, or
+    // two rotations interleave and a write lands in a WAL that is retired without a sync.
+    while (this.busy) await this.drainAll();
     const e = this.engine;
+    if (e.closed) throw new ErrStoreClosed();
     if (e.active.mem.entries === 0 || e.failure !== undefined) return;
     const run = async (): Promise<void> => this.rotate(0);
     this.running = run().finally(() => {

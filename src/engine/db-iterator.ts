@@ -8,7 +8,7 @@
  * back over the whole key, remembering the newest visible version, and decides when the user key
  * changes (LevelDB's DBIter::FindPrevUserEntry).
  */
-import { ErrCorruption } from '../api/errors.js';
+import { ErrCorruption, ErrIteratorClosed } from '../api/errors.js';
 import { copyOut } from '../codec/alloc.js';
 import { compareRange } from '../codec/bytes.js';
 import type { InternalIterator } from '../codec/iterator.js';
@@ -57,6 +57,8 @@ export class DBIter {
   private remaining: number;
   private started = false;
   private done = false;
+  /** Closed by the store's close(): further steps fail instead of reporting the end. */
+  private aborted = false;
   private readonly onClose: () => void;
   /** Current entry (copies owned by the caller once returned). */
   key: Uint8Array = new Uint8Array(0);
@@ -75,7 +77,10 @@ export class DBIter {
 
   /** Moves to the next visible entry; false once exhausted (then closes itself). */
   step(): boolean {
-    if (this.done) return false;
+    if (this.done) {
+      if (this.aborted) throw new ErrIteratorClosed('iterator was closed because its store was closed');
+      return false;
+    }
     if (this.remaining <= 0) return this.finish();
     let found: boolean;
     if (!this.started) {
@@ -177,6 +182,13 @@ export class DBIter {
       this.value = this.keysOnly ? undefined : userValueOf(savedValue);
       return true;
     }
+  }
+
+  /** Closes the iterator on behalf of the store; a later step throws ErrIteratorClosed. */
+  abort(): void {
+    if (this.done) return;
+    this.aborted = true;
+    this.close();
   }
 
   close(): void {

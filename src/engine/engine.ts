@@ -44,7 +44,12 @@ export class Engine {
   readonly flusher: Flusher;
   /** Open snapshots: version → count. */
   readonly snapshots = new Map<number, number>();
-  openIterators = 0;
+  /** Open iterators; close() closes them, so that the tables they pin are released. */
+  readonly iterators = new Set<DBIter>();
+
+  get openIterators(): number {
+    return this.iterators.size;
+  }
 
   constructor(init: {
     config: Config;
@@ -151,11 +156,12 @@ export class Engine {
 
   newIterator(readVersion: number, bounds: Bounds, reverse: boolean, limit: number, keysOnly: boolean): DBIter {
     const { iter, release } = this.internalIterator();
-    this.openIterators++;
-    return new DBIter(iter, readVersion, bounds, reverse, limit, keysOnly, () => {
-      this.openIterators--;
+    const it = new DBIter(iter, readVersion, bounds, reverse, limit, keysOnly, () => {
+      this.iterators.delete(it);
       release();
     });
+    this.iterators.add(it);
+    return it;
   }
 
   acquireSnapshot(): number {
@@ -185,9 +191,13 @@ export class Engine {
    */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.commits.drainAll();
+    // Re-check after every await: a flush() may start a rotation between the queue going idle
+    // and this continuation, and closing the WAL under it would leak the new one.
+    while (this.commits.busy) await this.commits.drainAll();
     this.closed = true;
     await this.flusher.idle();
+    // An iterator still open would pin its tables' file handles past close (and read on).
+    for (const it of [...this.iterators]) it.abort();
     let error: unknown;
     try {
       if (this.wal !== undefined && this.failure === undefined && this.wal.unsyncedBytes > 0) this.wal.sync();

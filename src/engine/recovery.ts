@@ -75,6 +75,9 @@ async function replayWal(fs: FileSystem, dir: string, number: number, config: Co
   return { number, mem, validEnd: scan.validEnd, maxVersion };
 }
 
+/** Tries of a read-only open that keeps losing races with a busy writer. */
+const READ_ONLY_OPEN_ATTEMPTS = 8;
+
 async function takeLock(fs: FileSystem, dir: string): Promise<DirLock> {
   try {
     return await fs.lock(dir);
@@ -94,13 +97,21 @@ export async function openEngine(config: Config, fs: FileSystem): Promise<Engine
     await fs.mkdir(dir);
   }
   const lock = config.readOnly ? undefined : await takeLock(fs, dir);
-  const opened: TableHandle[] = [];
-  try {
-    return await openLocked(config, fs, dir, lock, opened);
-  } catch (e) {
-    for (const t of opened) t.reader.close();
-    await lock?.release();
-    throw e;
+  for (let attempt = 1; ; attempt++) {
+    const opened: TableHandle[] = [];
+    // A read-only open races the writer, which may flush, rotate or rewrite the manifest between
+    // our reads: a listed WAL or manifest vanishes, or the manifest names a table we did not
+    // list. Every such change renames files, so if a failed open finds the listing changed, it
+    // was a race: start again. Damage fails the same way every time.
+    const before = config.readOnly ? (await fs.list(dir)).join('/') : '';
+    try {
+      return await openLocked(config, fs, dir, lock, opened);
+    } catch (e) {
+      for (const t of opened) t.reader.close();
+      if (config.readOnly && attempt < READ_ONLY_OPEN_ATTEMPTS && (await fs.list(dir)).join('/') !== before) continue;
+      await lock?.release();
+      throw e;
+    }
   }
 }
 

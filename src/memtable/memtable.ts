@@ -49,6 +49,8 @@ export class Memtable {
   private readonly arena: Arena;
   private readonly list: SkipList;
   private readonly buf: Uint8Array;
+  /** The arena's memory, for views: `new Uint8Array(memory, …)` is cheaper than `subarray`. */
+  private readonly memory: ArrayBuffer;
   /** Trailer of a get's search key. */
   private readonly probe = new Uint8Array(TRAILER_BYTES);
   private minV = 0;
@@ -59,6 +61,7 @@ export class Memtable {
   constructor(arenaBytes: number = MEMTABLE_BYTES_DEFAULT, options?: MemtableOptions) {
     this.arena = new Arena(arenaBytes);
     this.buf = this.arena.buf;
+    this.memory = this.arena.memory;
     this.list = new SkipList(this.arena, options?.seed ?? SEED_DEFAULT);
   }
 
@@ -178,13 +181,17 @@ export class Memtable {
     const node = list.findGreaterOrEqual(userKey, 0, userKey.length, probe, 0);
     // The node is >= the search key; lastCmp is 0 or 1 when its user key equals userKey.
     if (node === 0 || list.lastCmp === CMP_USER_GREATER) return undefined;
-    const vs = list.valueStart(node);
-    return this.buf.subarray(vs, vs + list.valueLength(node));
+    return new Uint8Array(this.memory, list.valueStart(node), list.valueLength(node));
+  }
+
+  /** O(n) structure check (skiplist.ts invariants); throws on a breach. For tests and debugging. */
+  checkInvariants(): void {
+    this.list.checkInvariants();
   }
 
   /** Iterator over all entries in internal-key order; stays valid across later inserts. */
   iterator(): InternalIterator {
-    return new MemtableIterator(this.list, this.buf);
+    return new MemtableIterator(this.list, this.buf, this.memory);
   }
 }
 
@@ -200,6 +207,7 @@ class MemtableIterator implements InternalIterator {
   constructor(
     private readonly list: SkipList,
     private readonly buf: Uint8Array,
+    private readonly memory: ArrayBuffer,
   ) {}
 
   private checkOpen(): void {
@@ -252,14 +260,12 @@ class MemtableIterator implements InternalIterator {
 
   key(): Uint8Array {
     this.checkValid();
-    const ks = this.list.keyStart(this.node);
-    return this.buf.subarray(ks, ks + this.list.keyLength(this.node));
+    return new Uint8Array(this.memory, this.list.keyStart(this.node), this.list.keyLength(this.node));
   }
 
   value(): Uint8Array {
     this.checkValid();
-    const vs = this.list.valueStart(this.node);
-    return this.buf.subarray(vs, vs + this.list.valueLength(this.node));
+    return new Uint8Array(this.memory, this.list.valueStart(this.node), this.list.valueLength(this.node));
   }
 
   close(): void {

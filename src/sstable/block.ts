@@ -12,23 +12,10 @@
  * not valid. `restartIndex` is the restart region holding `current`.
  */
 import { ErrCorruption } from '../api/errors.js';
-import { compareRange, EMPTY, getU32 } from '../codec/bytes.js';
+import { EMPTY, getU32 } from '../codec/bytes.js';
 import { TRAILER_BYTES } from '../codec/keys.js';
 import { getVarint } from '../codec/varint.js';
-
-/** compareInternal (codec/keys.ts) over a[aStart, aEnd) and b[bStart, bEnd), no views needed. */
-export function compareInternalRange(
-  a: Uint8Array,
-  aStart: number,
-  aEnd: number,
-  b: Uint8Array,
-  bStart: number,
-  bEnd: number,
-): number {
-  const c = compareRange(a, aStart, aEnd - TRAILER_BYTES, b, bStart, bEnd - TRAILER_BYTES);
-  if (c !== 0) return c;
-  return compareRange(a, aEnd - TRAILER_BYTES, aEnd, b, bEnd - TRAILER_BYTES, bEnd);
-}
+import { compareInternalRange, mismatch } from './compare.js';
 
 const cursor = { pos: 0 };
 
@@ -39,8 +26,12 @@ export class BlockIter {
   private current = 0;
   private nextOff = 0;
   private restartIndex = 0;
+  /** Offset of restart point restartIndex + 1 (restartsOffset after the last one). */
+  private nextRestart = 0;
   private keyBuf = new Uint8Array(64);
   private keyLen = 0;
+  /** Bytes the current key shares with the previous one (its `shared` field). */
+  private shared = 0;
   private keyView: Uint8Array | undefined;
   private valueStart = 0;
   private valueEnd = 0;
@@ -145,8 +136,27 @@ export class BlockIter {
       else hi = mid - 1;
     }
     this.seekToRestart(lo);
+    // Scan forward. While the current key is below the target and first differs from it at user
+    // byte `diff`, a next key sharing more than `diff` bytes with it is below the target too (it
+    // has the same smaller byte at `diff`), and one sharing fewer agrees with the target up to
+    // its `shared`, so the comparison can start there.
+    const tUser = tEnd - tStart - TRAILER_BYTES;
+    let diff = -1;
     while (this.parseNext()) {
-      if (compareInternalRange(this.keyBuf, 0, this.keyLen, target, tStart, tEnd) >= 0) return;
+      let from = 0;
+      if (diff >= 0) {
+        if (this.shared > diff) continue;
+        from = this.shared;
+      }
+      const kb = this.keyBuf;
+      const m = mismatch(kb, 0, this.keyLen - TRAILER_BYTES, target, tStart, tUser, from);
+      if (m >= 0) {
+        if (kb[m]! > target[tStart + m]!) return;
+        diff = m;
+        continue;
+      }
+      diff = -1;
+      if (compareInternalRange(kb, 0, this.keyLen, target, tStart, tEnd) >= 0) return;
     }
   }
 
@@ -154,6 +164,7 @@ export class BlockIter {
     this.current = this.restartsOffset;
     this.nextOff = this.restartsOffset;
     this.restartIndex = this.numRestarts;
+    this.nextRestart = this.restartsOffset;
     this.keyView = undefined;
   }
 
@@ -165,6 +176,7 @@ export class BlockIter {
 
   private seekToRestart(i: number): void {
     this.restartIndex = i;
+    this.nextRestart = i + 1 < this.numRestarts ? this.restartPoint(i + 1) : this.restartsOffset;
     this.keyLen = 0;
     this.nextOff = this.restartPoint(i);
   }
@@ -187,20 +199,34 @@ export class BlockIter {
   /** Decodes the entry at nextOff; returns false (and invalidates) at the end of the block. */
   private parseNext(): boolean {
     const p = this.nextOff;
-    if (p >= this.restartsOffset) {
+    const limit = this.restartsOffset;
+    if (p >= limit) {
       this.invalidate();
       return false;
     }
+    const data = this.data;
     this.current = p;
-    cursor.pos = p;
-    const shared = this.varint();
-    const unshared = this.varint();
-    const valueLen = this.varint();
-    const keyStart = cursor.pos;
+    let shared: number;
+    let unshared: number;
+    let valueLen: number;
+    let keyStart: number;
+    // Fast path: the three header varints are one byte each (keys and values under 128 bytes).
+    if (p + 3 <= limit && (data[p]! | data[p + 1]! | data[p + 2]!) < 0x80) {
+      shared = data[p]!;
+      unshared = data[p + 1]!;
+      valueLen = data[p + 2]!;
+      keyStart = p + 3;
+    } else {
+      cursor.pos = p;
+      shared = this.varint();
+      unshared = this.varint();
+      valueLen = this.varint();
+      keyStart = cursor.pos;
+    }
     const valueStart = keyStart + unshared;
     const valueEnd = valueStart + valueLen;
     const keyLen = shared + unshared;
-    if (shared > this.keyLen || valueEnd > this.restartsOffset || keyLen < TRAILER_BYTES) {
+    if (shared > this.keyLen || valueEnd > limit || keyLen < TRAILER_BYTES) {
       this.corrupt(`bad entry at block offset ${p}`);
     }
     if (keyLen > this.keyBuf.length) {
@@ -210,15 +236,16 @@ export class BlockIter {
     }
     // A plain loop: keys are short, and `set(subarray(...))` would allocate a view per entry.
     const kb = this.keyBuf;
-    const data = this.data;
     for (let i = 0; i < unshared; i++) kb[shared + i] = data[keyStart + i]!;
     this.keyLen = keyLen;
+    this.shared = shared;
     this.keyView = undefined;
     this.valueStart = valueStart;
     this.valueEnd = valueEnd;
     this.nextOff = valueEnd;
-    while (this.restartIndex + 1 < this.numRestarts && this.restartPoint(this.restartIndex + 1) <= p) {
+    while (p >= this.nextRestart) {
       this.restartIndex++;
+      this.nextRestart = this.restartIndex + 1 < this.numRestarts ? this.restartPoint(this.restartIndex + 1) : limit;
     }
     return true;
   }

@@ -7,7 +7,11 @@
  * (p = 0.01 gives 9.59 bits/key and 7 probes). Probes use double hashing from one 32-bit hash h:
  *
  *   delta = fmix32(h) (MurmurHash3's finalizer); h_0 = h; h_{i+1} = (h_i + delta) mod 2^32;
- *   probe i sets bit (h_i mod bits) of the array, bit b being (byte b >> 3) & (1 << (b & 7)).
+ *   probe i sets bit ((h_i & 0x7fffffff) mod bits) of the array, bit b being
+ *   (byte b >> 3) & (1 << (b & 7)).
+ *
+ * Dropping the top bit keeps every operand a 31-bit integer, so V8 does an integer modulo
+ * instead of a floating-point one (measured 4x faster); it limits a filter to 2^31 bits.
  *
  * LevelDB takes delta = rotr(h, 17) instead; with it we measured 1.25-1.5% false positives at a
  * 1% target (delta is too correlated with h), against ~1.0% with fmix32, as good as 7 separate
@@ -20,6 +24,9 @@
  * `hash32` ~90 ns/hash. It also hashes the user-key part of an internal key without a view.
  */
 import { BLOOM_BITS_MIN, BLOOM_HASH_SEED, BLOOM_PROBES_MAX } from './format.js';
+
+/** Probe positions are 31-bit integers. */
+const BLOOM_BYTES_MAX = 0x7fff_ffff >>> 3;
 
 const P1 = 0x9e3779b1 | 0;
 const P2 = 0x85ebca77 | 0;
@@ -130,15 +137,16 @@ export class BloomBuilder {
     const bitsPerKey = bloomBitsPerKey(this.falsePositiveRate);
     const k = bloomProbes(bitsPerKey);
     const bytes = Math.ceil(Math.max(BLOOM_BITS_MIN, Math.ceil(this.count * bitsPerKey)) / 8);
+    if (bytes > BLOOM_BYTES_MAX) throw new RangeError(`bloom filter for ${this.count} keys exceeds ${BLOOM_BYTES_MAX} bytes`);
     const bits = bytes * 8;
     const out = new Uint8Array(bytes + 1);
     for (let i = 0; i < this.count; i++) {
-      let h = this.hashes[i]!;
-      const delta = fmix32(h);
+      let h = this.hashes[i]! | 0;
+      const delta = fmix32(h) | 0;
       for (let j = 0; j < k; j++) {
-        const pos = h % bits;
+        const pos = (h & 0x7fffffff) % bits;
         out[pos >>> 3]! |= 1 << (pos & 7);
-        h = (h + delta) >>> 0;
+        h = (h + delta) | 0;
       }
     }
     out[bytes] = k;
@@ -159,6 +167,7 @@ export class BloomFilter {
     const k = contents[contents.length - 1]!;
     if (k < 1 || k > BLOOM_PROBES_MAX) return `bloom block declares ${k} probes`;
     const bytes = contents.length - 1;
+    if (bytes > BLOOM_BYTES_MAX) return `bloom block of ${bytes} bytes is larger than ${BLOOM_BYTES_MAX}`;
     return new BloomFilter(contents.subarray(0, bytes), bytes * 8, k);
   }
 
@@ -170,12 +179,12 @@ export class BloomFilter {
   mayContainHash(hash: number): boolean {
     const bits = this.bits;
     const arr = this.bitArray;
-    let h = hash;
-    const delta = fmix32(h);
+    let h = hash | 0;
+    const delta = fmix32(h) | 0;
     for (let j = 0; j < this.probes; j++) {
-      const pos = h % bits;
+      const pos = (h & 0x7fffffff) % bits;
       if ((arr[pos >>> 3]! & (1 << (pos & 7))) === 0) return false;
-      h = (h + delta) >>> 0;
+      h = (h + delta) | 0;
     }
     return true;
   }

@@ -15,7 +15,7 @@ import { readTrailer, TRAILER_BYTES, VERSION_MAX } from '../codec/keys.js';
 import { EntryKind, MetaFlag } from '../codec/value.js';
 import type { FileHandle } from '../fs/types.js';
 import { BlockBuilder } from './block-builder.js';
-import { compareInternalRange } from './block.js';
+import { compareInternalRange } from './compare.js';
 import { sealBlock } from './block-io.js';
 import { BloomBuilder } from './bloom.js';
 import { encodeFooter, type BlockHandle } from './footer.js';

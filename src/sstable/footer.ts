@@ -24,6 +24,9 @@ export interface FooterData {
 }
 
 export function encodeFooter(buf: Uint8Array, pos: number, f: FooterData): void {
+  for (const h of [f.index, f.bloom, f.properties]) {
+    if (h.size > 0xffff_ffff) throw new RangeError(`table metadata block of ${h.size} bytes does not fit the footer's u32 size`);
+  }
   putU64(buf, pos + Footer.indexOffset, f.index.offset);
   putU32(buf, pos + Footer.indexSize, f.index.size);
   putU64(buf, pos + Footer.bloomOffset, f.bloom.offset);

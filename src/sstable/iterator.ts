@@ -8,7 +8,8 @@
  * `next()` and `prev()` on an iterator that is not valid do nothing.
  */
 import type { InternalIterator } from '../codec/iterator.js';
-import { BlockIter, compareInternalRange } from './block.js';
+import { BlockIter } from './block.js';
+import { compareInternalRange } from './compare.js';
 import type { IndexTable } from './index-block.js';
 
 /** What the iterator needs from its table (TableReader implements it). */

@@ -10,11 +10,12 @@
  * search of the block's restart array, then a short scan; it allocates only the returned view.
  */
 import { ErrCorruption } from '../api/errors.js';
-import { bytesEqual, compareRange } from '../codec/bytes.js';
+import { bytesEqual } from '../codec/bytes.js';
 import type { InternalIterator } from '../codec/iterator.js';
 import { TRAILER_BYTES, writeTrailer } from '../codec/keys.js';
 import type { FileHandle } from '../fs/types.js';
-import { BlockIter, compareInternalRange } from './block.js';
+import { BlockIter } from './block.js';
+import { compareInternalRange, compareUserRange } from './compare.js';
 import { readBlock } from './block-io.js';
 import { BloomFilter } from './bloom.js';
 import type { TableMeta } from './builder.js';
@@ -116,7 +117,7 @@ export class TableReader implements DataBlockSource {
     it.reset(this.dataBlock(i), this.path, this.indexTable.offsets[i]!);
     it.seek(target, 0, tlen);
     let found: Uint8Array | undefined;
-    if (it.valid() && compareRange(it.keyBytes(), 0, it.keyLength() - TRAILER_BYTES, userKey, 0, ulen) === 0) {
+    if (it.valid() && compareUserRange(it.keyBytes(), 0, it.keyLength() - TRAILER_BYTES, userKey, 0, ulen) === 0) {
       found = it.value();
     }
     it.clear();

@@ -141,7 +141,10 @@ describe('damaged blocks', () => {
       for (let i = 0; i < 2000; i++) {
         const b = clean.slice();
         const flips = 1 + Math.floor(r() * 3);
-        for (let f = 0; f < flips; f++) b[Math.floor(r() * b.length)] ^= 1 + Math.floor(r() * 255);
+        for (let f = 0; f < flips; f++) {
+          const at = Math.floor(r() * b.length);
+          b[at] = b[at]! ^ (1 + Math.floor(r() * 255));
+        }
         exercise(b, targets);
       }
     }

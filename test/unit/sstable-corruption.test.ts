@@ -80,7 +80,7 @@ describe('a flipped byte anywhere', () => {
       const caught: Record<string, number> = {};
       for (let pos = 0; pos < clean.length; pos++) {
         const damaged = clean.slice();
-        damaged[pos] ^= 1 << Math.floor(r() * 8);
+        damaged[pos] = damaged[pos]! ^ (1 << Math.floor(r() * 8));
         const f = MemFile.from(damaged, PATH);
         const what = `flip at ${pos} (${region(file, pos)})`;
         let t: TableReader;
@@ -124,7 +124,7 @@ describe('a flipped byte anywhere', () => {
 
 describe('damaged files', () => {
   const entries = randomEntries(rng(1), 50, 1);
-  let clean = new Uint8Array(0);
+  let clean: Uint8Array = new Uint8Array(0);
   beforeAll(() => {
     clean = build(entries, opts({ blockSize: 256 }), PATH).file.bytes();
   });

@@ -203,7 +203,8 @@ describe('iterator against a sorted-array model', () => {
               case 'seekForPrev': {
                 const target = makeInternalKey(Uint8Array.from(o.user), o.version);
                 it.seekForPrev(target);
-                pos = entries.findLastIndex(([k]) => compareInternal(k, target) <= 0);
+                pos = entries.length - 1;
+                while (pos >= 0 && compareInternal(entries[pos]![0], target) > 0) pos--;
                 break;
               }
               case 'first':
@@ -312,6 +313,19 @@ describe('reader and cache', () => {
     expectSame(scanForward(t2.iterator()), entries, 'no cache');
     expectSame(scanBackward(t2.iterator()), entries, 'no cache');
     expect(t2.get(user, 1000)).toEqual(entries[100]![1]);
+  });
+
+  it('a cache far smaller than the table evicts under its budget and reads stay right', () => {
+    const entries = randomEntries(rng(6), 400, 2);
+    const { file } = build(entries, opts({ blockSize: 128 }));
+    const cache = new BlockCache(2048);
+    const t = open(file, cache);
+    expectSame(scanForward(t.iterator()), entries, 'small cache');
+    expectSame(scanBackward(t.iterator()), entries, 'small cache');
+    for (const [k, v] of entries) expect(t.get(userKeyOf(k), versionOf(k))).toEqual(v);
+    expect(cache.usedBytes).toBeLessThanOrEqual(2048);
+    expect(cache.size).toBeGreaterThan(0);
+    expect(cache.misses).toBeGreaterThan(t.properties.dataBlocks);
   });
 
   it('use after close throws', () => {
