@@ -12,11 +12,11 @@
  * caller only deletes files after the edit that made them obsolete is synced.
  */
 import { ErrCorruption } from '../api/errors.js';
-import { fromUtf8, getU32, putU32, utf8 } from '../codec/bytes.js';
+import { fromUtf8, utf8 } from '../codec/bytes.js';
 import { checksum } from '../codec/checksum.js';
 import { readAll } from '../fs/read-all.js';
 import { type FileSystem, isFsError, joinPath } from '../fs/types.js';
-import { LogKind, RECORD_HEADER_BYTES, RecordType } from '../wal/format.js';
+import { LogKind, RecordType } from '../wal/format.js';
 import { encodeRecord, scanLog } from '../wal/record.js';
 import { LogWriter } from '../wal/writer.js';
 import { decodeEdit, encodeEdit, type VersionEdit } from './edit.js';
@@ -78,10 +78,6 @@ export async function loadManifest(fs: FileSystem, dir: string, manifestNumber: 
   }
   const scan = scanLog(data, path, LogKind.Manifest);
   if (scan.fileNumber !== manifestNumber) throw new ErrCorruption(`manifest header names file ${scan.fileNumber}`, { file: path, offset: 0 });
-  if (scan.tornTail && !isTornAppend(data, scan.validEnd)) {
-    // Cutting it would drop a synced edit, and the open would then delete that edit's tables.
-    throw new ErrCorruption('the last manifest edit is damaged (a crash can only cut an append short)', { file: path, offset: scan.validEnd });
-  }
   let state = emptyState();
   let offset = 0;
   for (const rec of scan.records) {
@@ -91,22 +87,6 @@ export async function loadManifest(fs: FileSystem, dir: string, manifestNumber: 
   }
   if (scan.records.length === 0) throw new ErrCorruption('manifest holds no edits', { file: path, offset: scan.validEnd });
   return { state, manifestNumber, validEnd: scan.validEnd, edits: offset };
-}
-
-/**
- * Whether the bytes after the last valid record are what a crash during an append leaves: a
- * record cut short (it runs past the end of the file, and not merely because its length field
- * is damaged) or zeros (a file grown but not yet written). Every edit is synced before it is
- * used, so anything else at the tail is damage to an acknowledged edit.
- */
-function isTornAppend(data: Uint8Array, from: number): boolean {
-  const rest = data.length - from;
-  if (rest < RECORD_HEADER_BYTES) return true;
-  if (RECORD_HEADER_BYTES + getU32(data, from + 4) <= rest) return data.subarray(from).every((b) => b === 0);
-  // Runs past the end: torn, unless the record fits exactly with its length field repaired.
-  const fixed = data.slice(from + 4);
-  putU32(fixed, 0, rest - RECORD_HEADER_BYTES);
-  return checksum(fixed) !== getU32(data, from);
 }
 
 export class Manifest {

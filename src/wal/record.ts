@@ -8,9 +8,14 @@
  * format version, file number); the reader checks it before anything else.
  *
  * Reading stops at the first record that fails. What follows decides what it means:
- *   - nothing valid after it: a torn tail from a crash during an unsynced append; the reader
- *     reports the offset so the caller can cut the file there;
- *   - a valid record after it: real corruption in the middle of the log (ErrCorruption).
+ *   - a valid record after it: real corruption in the middle of the log (ErrCorruption);
+ *   - nothing valid after it, and the failed record is what a crash during an append leaves
+ *     (cut short: it runs past the end of the file, and not merely because its length field is
+ *     damaged; or zeros): a torn tail; the reader reports the offset so the caller can cut it;
+ *   - nothing valid after it, but the last record is complete and fails its checksum: it was
+ *     written whole and damaged since, possibly after it was synced and acknowledged, so it
+ *     is ErrCorruption, not a tail to cut (LevelDB's paranoid choice; cutting would silently
+ *     lose an acknowledged write).
  */
 import { ErrCorruption } from '../api/errors.js';
 import { getU32, getU64, putU32, putU64 } from '../codec/bytes.js';
@@ -93,6 +98,20 @@ export function validRecordAfter(data: Uint8Array, from: number, end: number): n
   return -1;
 }
 
+/**
+ * Whether the bytes from `from` to the end are what a crash during an append leaves: fewer
+ * bytes than a header, zeros, or a record that runs past the end of the file (and would not
+ * fit exactly with its length field repaired, which would mean the length itself is damaged).
+ */
+export function isTornTail(data: Uint8Array, from: number): boolean {
+  const rest = data.length - from;
+  if (rest < RECORD_HEADER_BYTES) return true;
+  if (RECORD_HEADER_BYTES + getU32(data, from + 4) <= rest) return data.subarray(from).every((b) => b === 0);
+  const fixed = data.slice(from + 4);
+  putU32(fixed, 0, rest - RECORD_HEADER_BYTES);
+  return checksum(fixed) !== getU32(data, from);
+}
+
 export interface LogScan {
   /** Valid data records in order (payload views into `data`). */
   records: Uint8Array[];
@@ -116,6 +135,7 @@ export function scanLog(data: Uint8Array, path: string, kind: LogKind): LogScan 
   const head = recordAt(data, 0, end);
   if (head === undefined) {
     if (validRecordAfter(data, 0, end) >= 0) throw new ErrCorruption('log header is damaged but later records are valid', { file: path, offset: 0 });
+    if (!isTornTail(data, 0)) throw new ErrCorruption('log header is complete but fails its checksum', { file: path, offset: 0 });
     return { records, validEnd: 0, tornTail: end > 0, fileNumber };
   }
   if (head.type !== RecordType.Header || head.payloadEnd - head.payloadStart !== LOG_HEADER_PAYLOAD_BYTES) {
@@ -136,6 +156,7 @@ export function scanLog(data: Uint8Array, path: string, kind: LogKind): LogScan 
       if (next >= 0) {
         throw new ErrCorruption(`damaged log record followed by a valid record at offset ${next}`, { file: path, offset: pos });
       }
+      if (!isTornTail(data, pos)) throw new ErrCorruption('the last log record is complete but fails its checksum (damaged after it was written)', { file: path, offset: pos });
       return { records, validEnd: pos, tornTail: true, fileNumber };
     }
     if (r.type !== RecordType.Data) throw new ErrCorruption('unexpected header record inside a log', { file: path, offset: pos });
