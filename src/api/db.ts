@@ -8,8 +8,8 @@ import { isDeadValue, nowSeconds, userValueOf } from '../engine/db-iterator.js';
 import type { Engine } from '../engine/engine.js';
 import { BatchRep } from '../wal/batch.js';
 import { Batch } from './batch.js';
-import { ErrKeyNotFound, ErrStoreClosed } from './errors.js';
-import { type Bytes, keyBytes, valueBytes } from './input.js';
+import { ErrKeyNotFound, ErrReadOnly, ErrStoreClosed } from './errors.js';
+import { boundBytes, type Bytes, keyBytes, valueBytes } from './input.js';
 import { boundsOf, DBIterator, limitOf } from './iterator.js';
 import type { KVStore, RangeOptions, WriteOptions } from './kvstore.js';
 import type { Config } from './options.js';
@@ -214,6 +214,25 @@ export class DB implements KVStore {
   async verify(): Promise<VerifyReport> {
     this.engine.checkOpen();
     return verifyEngine(this.engine);
+  }
+
+  /**
+   * Compacts the key range [start, end] (everything if both are omitted) down to the last
+   * level, dropping overwritten and deleted history that no snapshot needs.
+   */
+  async compactRange(start?: Bytes, end?: Bytes): Promise<void> {
+    const e = this.engine;
+    e.checkOpen();
+    if (e.config.readOnly) throw new ErrReadOnly();
+    const a = start === undefined ? undefined : boundBytes(start, 'start');
+    const b = end === undefined ? undefined : boundBytes(end, 'end');
+    await this.flush();
+    await e.compactor.compactRange(a, b);
+  }
+
+  /** Flushes and compacts everything into one level. */
+  flatten(): Promise<void> {
+    return this.compactRange();
   }
 
   stats(): DBStats {

@@ -43,6 +43,22 @@ export interface Options {
   valueBytesMax?: number;
   /** Rewrite the manifest once it grows past this many bytes. Default 4 MiB. */
   manifestRewriteBytes?: number;
+  /** L0 tables that trigger a compaction into the base level. Default 5; range 2 to 100. */
+  l0CompactTables?: number;
+  /** L0 tables at which writes stall until compaction catches up. Default 15; at least l0CompactTables. */
+  l0StallTables?: number;
+  /** Target size of the base level (where L0 compacts into). Default 10 MiB. */
+  baseLevelBytes?: number;
+  /** Size ratio between adjacent levels. Default 10; range 2 to 100. */
+  levelMultiplier?: number;
+  /** Table size at the base level; doubles per level below. Default 2 MiB. */
+  baseTableBytes?: number;
+  /** Versions kept per key below the oldest snapshot. Default 1. */
+  versionsToKeep?: number;
+  /** Turn off automatic compaction (compactRange/flatten still work). Default false. */
+  disableAutoCompaction?: boolean;
+  /** Worker threads for compaction on Node (0 = run inline on the engine's thread). Default 1. */
+  compactionWorkers?: number;
 }
 
 export interface Config {
@@ -61,6 +77,14 @@ export interface Config {
   readonly keyBytesMax: number;
   readonly valueBytesMax: number;
   readonly manifestRewriteBytes: number;
+  readonly l0CompactTables: number;
+  readonly l0StallTables: number;
+  readonly baseLevelBytes: number;
+  readonly levelMultiplier: number;
+  readonly baseTableBytes: number;
+  readonly versionsToKeep: number;
+  readonly disableAutoCompaction: boolean;
+  readonly compactionWorkers: number;
 }
 
 export const DEFAULTS = {
@@ -78,6 +102,14 @@ export const DEFAULTS = {
   keyBytesMax: 65536,
   valueBytesMax: 16 * 1024 * 1024,
   manifestRewriteBytes: 4 * 1024 * 1024,
+  l0CompactTables: 5,
+  l0StallTables: 15,
+  baseLevelBytes: 10 * 1024 * 1024,
+  levelMultiplier: 10,
+  baseTableBytes: 2 * 1024 * 1024,
+  versionsToKeep: 1,
+  disableAutoCompaction: false,
+  compactionWorkers: 1,
 } as const;
 
 const KNOWN = new Set([
@@ -123,6 +155,9 @@ export function normalizeOptions(options: unknown): { config: Config; fs: FileSy
   if (valueBytesMax > valueCap) {
     throw new ErrInvalidConfig(`option valueBytesMax (${valueBytesMax}) must be at most a quarter of memtableSize (${valueCap}); raise memtableSize`);
   }
+  const l0CompactTables = int(o, 'l0CompactTables', DEFAULTS.l0CompactTables, 2, 100);
+  const l0StallTables = int(o, 'l0StallTables', Math.max(DEFAULTS.l0StallTables, l0CompactTables), 2, 1000);
+  if (l0StallTables < l0CompactTables) throw new ErrInvalidConfig(`option l0StallTables (${l0StallTables}) must be at least l0CompactTables (${l0CompactTables})`);
   const config: Config = {
     path: o.path,
     createIfMissing: bool(o, 'createIfMissing', DEFAULTS.createIfMissing),
@@ -139,6 +174,14 @@ export function normalizeOptions(options: unknown): { config: Config; fs: FileSy
     keyBytesMax: int(o, 'keyBytesMax', DEFAULTS.keyBytesMax, 1, 1024 * 1024),
     valueBytesMax,
     manifestRewriteBytes: int(o, 'manifestRewriteBytes', DEFAULTS.manifestRewriteBytes, 1024, 1024 * 1024 * 1024),
+    l0CompactTables,
+    l0StallTables,
+    baseLevelBytes: int(o, 'baseLevelBytes', DEFAULTS.baseLevelBytes, 1024, Number.MAX_SAFE_INTEGER),
+    levelMultiplier: int(o, 'levelMultiplier', DEFAULTS.levelMultiplier, 2, 100),
+    baseTableBytes: int(o, 'baseTableBytes', DEFAULTS.baseTableBytes, 1024, 1024 * 1024 * 1024),
+    versionsToKeep: int(o, 'versionsToKeep', DEFAULTS.versionsToKeep, 1, 1_000_000),
+    disableAutoCompaction: bool(o, 'disableAutoCompaction', DEFAULTS.disableAutoCompaction),
+    compactionWorkers: int(o, 'compactionWorkers', DEFAULTS.compactionWorkers, 0, 16),
   };
   return { config: Object.freeze(config), fs };
 }

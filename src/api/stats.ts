@@ -1,12 +1,22 @@
 /** What `db.stats()` reports: the shape of the tree and the engine's counters. */
 import type { Engine } from '../engine/engine.js';
 import type { EngineStats } from '../engine/state.js';
+import { computeSizing, scoreLevels } from '../compaction/levels.js';
 
 export interface LevelStats {
   level: number;
   tables: number;
   bytes: number;
   entries: number;
+  /** Compaction urgency (1 or more: due). */
+  score: number;
+  /** Target bytes (0 for L0 and levels above the base level). */
+  targetBytes: number;
+  compactions: number;
+  trivialMoves: number;
+  /** Bytes compactions into this level read and wrote. */
+  compactionBytesRead: number;
+  compactionBytesWritten: number;
 }
 
 export interface DBStats {
@@ -19,16 +29,33 @@ export interface DBStats {
   snapshots: number;
   iterators: number;
   failed: string | undefined;
+  baseLevel: number;
+  /** Bytes written to disk (WAL + flushes + compactions) per byte of user data written. */
+  writeAmplification: number;
+  compactionFailures: number;
+  lastCompactionError: string | undefined;
   counters: EngineStats;
 }
 
 export function statsOf(e: Engine): DBStats {
-  const levels = e.version.levels.map((tables, level) => ({
-    level,
-    tables: tables.length,
-    bytes: tables.reduce((s, t) => s + t.info.fileSize, 0),
-    entries: tables.reduce((s, t) => s + t.info.entries, 0),
-  }));
+  const infos = e.version.levels.map((l) => l.map((t) => t.info));
+  const sizing = computeSizing(infos, e.config);
+  const scores = new Map(scoreLevels(infos, sizing, e.config, new Set()).map((s) => [s.level, s.score]));
+  const levels = e.version.levels.map((tables, level) => {
+    const c = e.compactor.perLevel[level]!;
+    return {
+      level,
+      tables: tables.length,
+      bytes: tables.reduce((s, t) => s + t.info.fileSize, 0),
+      entries: tables.reduce((s, t) => s + t.info.entries, 0),
+      score: scores.get(level) ?? 0,
+      targetBytes: sizing.targets[level] ?? 0,
+      compactions: c.compactions,
+      trivialMoves: c.trivialMoves,
+      compactionBytesRead: c.bytesRead,
+      compactionBytesWritten: c.bytesWritten,
+    };
+  });
   let snapshots = 0;
   for (const n of e.snapshots.values()) snapshots += n;
   return {
@@ -45,6 +72,10 @@ export function statsOf(e: Engine): DBStats {
     snapshots,
     iterators: e.openIterators,
     failed: e.failure?.message,
+    baseLevel: sizing.baseLevel,
+    writeAmplification: e.stats.userBytes > 0 ? (e.stats.walBytes + e.stats.flushBytes + e.stats.compactionBytesWritten) / e.stats.userBytes : 0,
+    compactionFailures: e.compactor.failures,
+    lastCompactionError: e.compactor.lastError,
     counters: { ...e.stats },
   };
 }

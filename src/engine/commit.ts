@@ -186,6 +186,7 @@ export class CommitQueue {
       visitBatchRep(p.rep, version, applier);
       version += p.rep.count;
       e.stats.writes += p.rep.count;
+      e.stats.userBytes += p.rep.userBytes;
     }
     e.lastVersion = version - 1;
     e.stats.writeBatches += group.length;
@@ -207,6 +208,15 @@ export class CommitQueue {
       await e.flusher.waitForProgress();
       e.stats.stallMs += Date.now() - t0;
       if (e.failure !== undefined) throw e.failure;
+    }
+    // Too many L0 tables: reads and the next L0 compaction would get slower without bound.
+    while (e.version.levels[0]!.length >= e.config.l0StallTables && !e.config.disableAutoCompaction) {
+      const t0 = Date.now();
+      e.stats.l0Stalls++;
+      await e.compactor.waitForProgress();
+      e.stats.stallMs += Date.now() - t0;
+      if (e.failure !== undefined) throw e.failure;
+      if (e.closed) break;
     }
     const wal = e.wal!;
     if (wal.unsyncedBytes > 0) {

@@ -87,10 +87,13 @@ export class Compactor {
     this.retryAt = Date.now() + 100;
   }
 
-  /** Resolves when a compaction finishes (or none is running). */
+  /**
+   * Resolves when a compaction finishes, or after a short pause if none can run now (e.g.
+   * after a failure, while the retry delay runs): a stalled writer re-checks, never spins.
+   */
   waitForProgress(): Promise<void> {
     if (this.running === undefined) this.schedule();
-    if (this.running === undefined) return Promise.resolve();
+    if (this.running === undefined) return new Promise((resolve) => setTimeout(resolve, 20));
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 

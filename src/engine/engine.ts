@@ -12,10 +12,12 @@ import type { Config } from '../api/options.js';
 import type { InternalIterator } from '../codec/iterator.js';
 import type { DirLock, FileSystem } from '../fs/types.js';
 import type { Manifest } from '../manifest/manifest.js';
+import type { TableHandle } from './version.js';
 import type { BlockCache } from '../sstable/index.js';
 import type { LogWriter } from '../wal/writer.js';
 import { CommitQueue } from './commit.js';
 import { type Bounds, DBIter } from './db-iterator.js';
+import { Compactor, type CompactionRunner, inlineRunner } from './compactor.js';
 import { Flusher } from './flusher.js';
 import { MergingIterator } from './merging-iterator.js';
 import { emptyStats, type EngineStats, type MemEntry } from './state.js';
@@ -42,6 +44,11 @@ export class Engine {
   readonly stats: EngineStats = emptyStats();
   readonly commits: CommitQueue;
   readonly flusher: Flusher;
+  readonly compactor: Compactor;
+  /** Where compaction merges run (inline, or a worker pool on Node). */
+  readonly runner: CompactionRunner;
+  /** Serializes manifest edits and rewrites (a rewrite awaits; edits must not slip past it). */
+  private manifestTail: Promise<unknown> = Promise.resolve();
   /** Open snapshots: version → count. */
   readonly snapshots = new Map<number, number>();
   /** Open iterators; close() closes them, so that the tables they pin are released. */
@@ -63,6 +70,7 @@ export class Engine {
     version: Version;
     lastVersion: number;
     nextFileNumber: number;
+    runner?: CompactionRunner;
   }) {
     this.config = init.config;
     this.fs = init.fs;
@@ -79,6 +87,38 @@ export class Engine {
     this.nextFileNumber = init.nextFileNumber;
     this.commits = new CommitQueue(this);
     this.flusher = new Flusher(this);
+    this.compactor = new Compactor(this);
+    this.runner = init.runner ?? inlineRunner;
+  }
+
+  /**
+   * Runs `fn` with the manifest, after every earlier manifest operation. Apply an edit and
+   * install the Version it implies inside `fn`, in one synchronous step.
+   */
+  withManifest<T>(fn: (m: Manifest) => T | Promise<T>): Promise<T> {
+    const run = this.manifestTail.then(() => fn(this.manifest!));
+    this.manifestTail = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Installs the Version the manifest now describes. Tables already open keep their handles;
+   * `added` supplies handles of new tables; tables no longer listed become obsolete and are
+   * deleted when their last reader lets go.
+   */
+  installFromManifest(added: ReadonlyMap<number, TableHandle>): void {
+    const known = new Map<number, TableHandle>();
+    for (const level of this.version.levels) for (const t of level) known.set(t.info.fileNumber, t);
+    const levels: TableHandle[][] = this.manifest!.state.levels.map((tables) =>
+      tables.map((info) => {
+        const h = known.get(info.fileNumber) ?? added.get(info.fileNumber);
+        if (h === undefined) throw new Error(`manifest lists table ${info.fileNumber} but no handle is open (bug)`);
+        known.delete(info.fileNumber);
+        return h;
+      }),
+    );
+    for (const gone of known.values()) gone.obsolete = true;
+    this.installVersion(new Version(levels));
   }
 
   allocateFileNumber(): number {
@@ -196,6 +236,8 @@ export class Engine {
     while (this.commits.busy) await this.commits.drainAll();
     this.closed = true;
     await this.flusher.idle();
+    await this.compactor.idle();
+    await this.runner.close();
     // An iterator still open would pin its tables' file handles past close (and read on).
     for (const it of [...this.iterators]) it.abort();
     let error: unknown;

@@ -16,7 +16,7 @@ import { manifestPath, tablePath, walPath } from '../manifest/filenames.js';
 import { Manifest } from '../manifest/manifest.js';
 import { TableReader } from '../sstable/index.js';
 import type { Engine } from './engine.js';
-import { TableHandle, Version } from './version.js';
+import { TableHandle } from './version.js';
 import { Compression } from '../codec/compression.js';
 import type { BlockCache, TableOptions } from '../sstable/index.js';
 import type { FileSystem } from '../fs/types.js';
@@ -103,8 +103,10 @@ export class Flusher {
     const entry = e.immutables[0]!;
     if (entry.mem.entries === 0) {
       // Nothing to write (an empty replayed WAL): only advance the log number.
-      e.manifest!.apply({ logNumber: e.immutables[1]?.walNumber ?? e.active.walNumber, deleted: [], added: [] });
-      e.immutables.shift();
+      await e.withManifest((m) => {
+        m.apply({ logNumber: e.immutables[1]?.walNumber ?? e.active.walNumber, deleted: [], added: [] });
+        e.immutables.shift();
+      });
       await e.fs.remove(walPath(e.dir, entry.walNumber)).catch(() => undefined);
       return;
     }
@@ -120,28 +122,27 @@ export class Flusher {
     }
     await e.fs.syncDir(e.dir);
     const handle = await openTable(e, info);
-    const nextWal = e.immutables[1]?.walNumber ?? e.active.walNumber;
-    const manifest = e.manifest!;
-    try {
-      manifest.apply({
-        logNumber: nextWal,
-        nextFileNumber: e.nextFileNumber,
-        lastVersion: Math.max(entry.mem.maxVersion, manifest.state.lastVersion),
-        deleted: [],
-        added: [{ level: 0, table: info }],
-      });
-    } catch (err) {
-      handle.reader.close();
-      throw err;
-    }
-    // Install: the table replaces the memtable for readers in one synchronous step.
-    const levels = e.version.levels.map((l) => l.slice());
-    levels[0]!.unshift(handle);
-    e.installVersion(new Version(levels));
-    e.immutables.shift();
+    await e.withManifest((manifest) => {
+      try {
+        manifest.apply({
+          logNumber: e.immutables[1]?.walNumber ?? e.active.walNumber,
+          nextFileNumber: e.nextFileNumber,
+          lastVersion: Math.max(entry.mem.maxVersion, manifest.state.lastVersion),
+          deleted: [],
+          added: [{ level: 0, table: info }],
+        });
+      } catch (err) {
+        handle.reader.close();
+        throw err;
+      }
+      // Install: the table replaces the memtable for readers in one synchronous step.
+      e.installFromManifest(new Map([[info.fileNumber, handle]]));
+      e.immutables.shift();
+    });
     e.stats.flushes++;
     await e.fs.remove(walPath(e.dir, entry.walNumber)).catch(() => undefined);
-    await maybeRewriteManifest(e);
+    await e.withManifest(() => maybeRewriteManifest(e));
+    e.compactor.schedule();
   }
 }
 

@@ -228,5 +228,6 @@ async function openLocked(config: Config, fs: FileSystem, dir: string, lock: Dir
     nextFileNumber,
   });
   engine.flusher.schedule();
+  engine.compactor.schedule();
   return engine;
 }

@@ -19,6 +19,8 @@ export interface MemEntry {
 
 export interface EngineStats {
   writes: number;
+  /** Key and value bytes written by users. */
+  userBytes: number;
   writeBatches: number;
   walSyncs: number;
   walBytes: number;
@@ -29,10 +31,13 @@ export interface EngineStats {
   stalls: number;
   gets: number;
   tableReads: number;
+  compactionBytesRead: number;
+  compactionBytesWritten: number;
+  l0Stalls: number;
 }
 
 export function emptyStats(): EngineStats {
-  return { writes: 0, writeBatches: 0, walSyncs: 0, walBytes: 0, walGroups: 0, flushes: 0, flushBytes: 0, stallMs: 0, stalls: 0, gets: 0, tableReads: 0 };
+  return { writes: 0, userBytes: 0, writeBatches: 0, walSyncs: 0, walBytes: 0, walGroups: 0, flushes: 0, flushBytes: 0, stallMs: 0, stalls: 0, gets: 0, tableReads: 0, compactionBytesRead: 0, compactionBytesWritten: 0, l0Stalls: 0 };
 }
 
 export interface EngineState {

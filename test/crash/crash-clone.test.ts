@@ -360,7 +360,7 @@ async function crashTest(seed: number, options: Partial<Options>): Promise<{ fir
 }
 
 /** TINY flushes every few dozen writes; SMALL every few hundred, with blocks of several entries. */
-const SMALL: Partial<Options> = { memtableSize: 32 * 1024, blockSize: 512, maxImmutableMemtables: 3, manifestRewriteBytes: 4096 };
+const SMALL: Partial<Options> = { memtableSize: 32 * 1024, blockSize: 512, maxImmutableMemtables: 3, manifestRewriteBytes: 4096, baseLevelBytes: 64 * 1024, baseTableBytes: 16 * 1024, levelMultiplier: 4 };
 const RUNS: { seed: number; name: string; options: Partial<Options> }[] =
   process.env.SETT_SEED !== undefined
     ? [{ seed: Number(process.env.SETT_SEED), name: process.env.SETT_OPTIONS ?? 'TINY', options: process.env.SETT_OPTIONS === 'SMALL' ? SMALL : process.env.SETT_OPTIONS === 'TINY+sync' ? { ...TINY, sync: true } : TINY }]

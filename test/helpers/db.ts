@@ -13,6 +13,14 @@ export const TINY: Partial<Options> = {
   maxImmutableMemtables: 2,
   valueBytesMax: 512,
   manifestRewriteBytes: 2048,
+  // Compaction in miniature: L0 compacts at 3 tables, the base level holds 8 KiB, each level
+  // 4x the one above, outputs of 2 KiB — multi-level compactions every few hundred writes.
+  l0CompactTables: 3,
+  l0StallTables: 6,
+  baseLevelBytes: 8192,
+  levelMultiplier: 4,
+  baseTableBytes: 2048,
+  compactionWorkers: 0,
 };
 
 export async function openMem(fs = new MemoryFileSystem(), extra: Partial<Options> = {}): Promise<{ db: DB; fs: MemoryFileSystem }> {
