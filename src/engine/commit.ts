@@ -14,7 +14,7 @@
 import { ErrInsufficientDiskSpace, ErrIO, ErrReadOnly, ErrStoreClosed, ErrValueTooLarge, SettError } from '../api/errors.js';
 import { isFsError } from '../fs/types.js';
 import { walPath } from '../manifest/filenames.js';
-import { Memtable } from '../memtable/index.js';
+import { ARENA_BYTES_MAX, Memtable } from '../memtable/index.js';
 import { type BatchRep, type BatchVisitor, visitBatchRep } from '../wal/batch.js';
 import { LogWriter } from '../wal/writer.js';
 import type { Engine } from './engine.js';
@@ -67,8 +67,10 @@ export class CommitQueue {
     if (e.config.readOnly) return Promise.reject(new ErrReadOnly());
     if (e.failure !== undefined) return Promise.reject(e.failure);
     if (rep.count === 0) return Promise.resolve();
-    if (arenaBytesFor(rep) > e.config.memtableSize) {
-      return Promise.reject(new ErrValueTooLarge(`batch of ${rep.count} entries (${rep.userBytes} bytes) does not fit in one memtable (memtableSize ${e.config.memtableSize}); split it or raise memtableSize`));
+    // A group larger than memtableSize gets a memtable of its own size (rotate), up to the
+    // arena limit; only a batch beyond that is refused.
+    if (arenaBytesFor(rep) > ARENA_BYTES_MAX) {
+      return Promise.reject(new ErrValueTooLarge(`batch of ${rep.count} entries (${rep.userBytes} bytes) is larger than one memtable can ever hold (${ARENA_BYTES_MAX} bytes); split it`));
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ rep, sync: sync || e.config.sync, resolve, reject });

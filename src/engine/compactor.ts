@@ -172,7 +172,14 @@ export class Compactor {
       deeperRanges,
       tableOptions: tableOptions(e),
     };
-    const result = await e.runner.run(e.fs, job);
+    let result: CompactionResult;
+    try {
+      result = await e.runner.run(e.fs, job);
+    } catch (err) {
+      // A worker that died may have left partial outputs behind.
+      for (const n of outputNumbers) await e.fs.remove(tablePath(e.dir, n)).catch(() => undefined);
+      throw err;
+    }
     const removeOutputs = async (): Promise<void> => {
       for (const o of result.outputs) await e.fs.remove(tablePath(e.dir, o.fileNumber)).catch(() => undefined);
     };

@@ -29,6 +29,7 @@ import { LogKind } from '../wal/format.js';
 import { scanLog } from '../wal/record.js';
 import { LogWriter } from '../wal/writer.js';
 import { Engine } from './engine.js';
+import type { CompactionRunner } from './compactor.js';
 import { openTable } from './flusher.js';
 import type { MemEntry } from './state.js';
 import { TableHandle, Version } from './version.js';
@@ -89,7 +90,7 @@ async function takeLock(fs: FileSystem, dir: string): Promise<DirLock> {
   }
 }
 
-export async function openEngine(config: Config, fs: FileSystem): Promise<Engine> {
+export async function openEngine(config: Config, fs: FileSystem, runner?: CompactionRunner): Promise<Engine> {
   await initChecksum();
   const dir = config.path;
   if (!(await fs.exists(dir))) {
@@ -105,7 +106,7 @@ export async function openEngine(config: Config, fs: FileSystem): Promise<Engine
     // was a race: start again. Damage fails the same way every time.
     const before = config.readOnly ? (await fs.list(dir)).join('/') : '';
     try {
-      return await openLocked(config, fs, dir, lock, opened);
+      return await openLocked(config, fs, dir, lock, opened, runner);
     } catch (e) {
       for (const t of opened) t.reader.close();
       if (config.readOnly && attempt < READ_ONLY_OPEN_ATTEMPTS && (await fs.list(dir)).join('/') !== before) continue;
@@ -115,7 +116,7 @@ export async function openEngine(config: Config, fs: FileSystem): Promise<Engine
   }
 }
 
-async function openLocked(config: Config, fs: FileSystem, dir: string, lock: DirLock | undefined, opened: TableHandle[]): Promise<Engine> {
+async function openLocked(config: Config, fs: FileSystem, dir: string, lock: DirLock | undefined, opened: TableHandle[], runner: CompactionRunner | undefined): Promise<Engine> {
   const names = await fs.list(dir);
   const parsed = names.map((n) => ({ name: n, p: parseFileName(n) }));
   let maxNumber = 0;
@@ -226,6 +227,7 @@ async function openLocked(config: Config, fs: FileSystem, dir: string, lock: Dir
     version: new Version(levels),
     lastVersion,
     nextFileNumber,
+    ...(runner === undefined ? {} : { runner }),
   });
   engine.flusher.schedule();
   engine.compactor.schedule();

@@ -1,0 +1,96 @@
+/**
+ * Compaction on worker threads (Node only; the browser entry never imports this file).
+ *
+ * Input tables are immutable, so a worker opens them by name, merges, writes the outputs and
+ * returns their metadata; the owning thread applies the manifest edit. A worker that throws
+ * reports the error; a worker that dies fails its job (its partial outputs are removed by the
+ * compactor) and is replaced on the next job. Workers are unref'd: an idle pool never keeps
+ * the process alive.
+ */
+import { Worker } from 'node:worker_threads';
+import type { FileSystem } from '../fs/types.js';
+import type { CompactionRunner } from '../engine/compactor.js';
+import { inlineRunner } from '../engine/compactor.js';
+import { NodeFileSystem } from '../fs/node.js';
+import type { CompactionJob, CompactionResult } from './merge.js';
+
+interface Pending {
+  resolve: (r: CompactionResult) => void;
+  reject: (e: unknown) => void;
+}
+
+function spawnWorker(): Worker {
+  const url = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url);
+  if (url.pathname.endsWith('.ts')) {
+    // Running from TypeScript sources (tests, tsx): load the worker through tsx's loader.
+    const code = `import('tsx/esm/api').then((m) => m.register()).then(() => import(${JSON.stringify(url.href)}))`;
+    return new Worker(code, { eval: true });
+  }
+  return new Worker(url);
+}
+
+class WorkerSlot {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  busy = false;
+
+  private ensure(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const w = spawnWorker();
+    w.unref();
+    w.on('message', (m: { id: number; result?: CompactionResult; error?: { message: string; code?: string } }) => {
+      const p = this.pending.get(m.id);
+      if (p === undefined) return;
+      this.pending.delete(m.id);
+      if (m.error !== undefined) p.reject(Object.assign(new Error(`compaction worker: ${m.error.message}`), { code: m.error.code }));
+      else p.resolve(m.result!);
+    });
+    const fail = (e: unknown): void => {
+      this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(e instanceof Error ? e : new Error(`compaction worker exited: ${String(e)}`));
+      this.pending.clear();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`compaction worker exited with code ${code}`)));
+    this.worker = w;
+    return w;
+  }
+
+  run(job: CompactionJob): Promise<CompactionResult> {
+    const w = this.ensure();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.ref();
+      w.postMessage({ id, job });
+    }).finally(() => this.worker?.unref()) as Promise<CompactionResult>;
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (w !== undefined) await w.terminate();
+  }
+}
+
+/** A runner that uses `size` worker threads when the file system is the real one, else inline. */
+export function workerPoolRunner(size: number): CompactionRunner {
+  const slots = Array.from({ length: Math.max(1, size) }, () => new WorkerSlot());
+  return {
+    async run(fs: FileSystem, job: CompactionJob): Promise<CompactionResult> {
+      // Workers open files by path on the real disk; any other backend runs inline.
+      if (!(fs instanceof NodeFileSystem)) return inlineRunner.run(fs, job);
+      const slot = slots.find((s) => !s.busy) ?? slots[0]!;
+      slot.busy = true;
+      try {
+        return await slot.run(job);
+      } finally {
+        slot.busy = false;
+      }
+    },
+    async close(): Promise<void> {
+      await Promise.all(slots.map((s) => s.close()));
+    },
+  };
+}
