@@ -210,6 +210,7 @@ export class CommitQueue {
       await e.flusher.waitForProgress();
       e.stats.stallMs += Date.now() - t0;
       if (e.failure !== undefined) throw e.failure;
+      if (e.flusher.noSpace !== undefined && e.immutables.length >= e.config.maxImmutableMemtables) throw e.flusher.noSpace;
     }
     // Too many L0 tables: reads and the next L0 compaction would get slower without bound.
     while (e.version.levels[0]!.length >= e.config.l0StallTables && !e.config.disableAutoCompaction) {
@@ -218,6 +219,7 @@ export class CommitQueue {
       await e.compactor.waitForProgress();
       e.stats.stallMs += Date.now() - t0;
       if (e.failure !== undefined) throw e.failure;
+      if (e.compactor.noSpace !== undefined) throw e.compactor.noSpace;
       if (e.closed) break;
     }
     const wal = e.wal!;

@@ -21,7 +21,8 @@ import { type CompactionTuning, LAST_LEVEL } from '../compaction/levels.js';
 import { userKeyOf } from '../codec/keys.js';
 import type { FileSystem } from '../fs/types.js';
 import type { Engine } from './engine.js';
-import { openTable, tableOptions } from './flusher.js';
+import { isNoSpace, openTable, tableOptions } from './flusher.js';
+import { mapWriteError } from './commit.js';
 import { nowSeconds } from './db-iterator.js';
 import type { TableHandle } from './version.js';
 
@@ -53,6 +54,8 @@ export class Compactor {
   readonly perLevel: LevelCounters[] = Array.from({ length: LAST_LEVEL + 1 }, () => ({ compactions: 0, bytesRead: 0, bytesWritten: 0, trivialMoves: 0 }));
   failures = 0;
   lastError: string | undefined;
+  /** Set while compactions fail for lack of space; cleared by the next success. */
+  noSpace: Error | undefined;
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -73,6 +76,9 @@ export class Compactor {
     const plan = pickCompaction(e.manifest!.state.levels, this.tuning);
     if (plan === undefined) return;
     this.running = this.execute(plan)
+      .then(() => {
+        this.noSpace = undefined;
+      })
       .catch((err: unknown) => this.noteFailure(err))
       .finally(() => {
         this.running = undefined;
@@ -84,6 +90,7 @@ export class Compactor {
   private noteFailure(err: unknown): void {
     this.failures++;
     this.lastError = err instanceof Error ? err.message : String(err);
+    this.noSpace = isNoSpace(err) ? mapWriteError(err, 'compaction failed') : undefined;
     this.retryAt = Date.now() + 100;
   }
 
@@ -196,22 +203,32 @@ export class Compactor {
       await removeOutputs();
       throw err;
     }
-    await e.withManifest((m) => {
-      try {
-        m.apply({
-          nextFileNumber: e.nextFileNumber,
-          deleted: [
-            ...plan.upper.map((t) => ({ level: plan.level, fileNumber: t.fileNumber })),
-            ...plan.lower.map((t) => ({ level: plan.outputLevel, fileNumber: t.fileNumber })),
-          ],
-          added: result.outputs.map((table) => ({ level: plan.outputLevel, table })),
-        });
-      } catch (err) {
-        for (const h of handles.values()) h.reader.close();
-        throw e.fail(err, 'writing the manifest edit of a compaction failed');
-      }
-      e.installFromManifest(handles);
-    });
+    let editMade = false;
+    await e
+      .withManifest((m) => {
+        try {
+          m.apply({
+            nextFileNumber: e.nextFileNumber,
+            deleted: [
+              ...plan.upper.map((t) => ({ level: plan.level, fileNumber: t.fileNumber })),
+              ...plan.lower.map((t) => ({ level: plan.outputLevel, fileNumber: t.fileNumber })),
+            ],
+            added: result.outputs.map((table) => ({ level: plan.outputLevel, table })),
+          });
+          editMade = true;
+        } catch (err) {
+          for (const h of handles.values()) h.reader.close();
+          // A failed append was cut back (the edit was not made): retry later. Anything else
+          // leaves the manifest's durable state unknown, and the outputs must stay.
+          if (isNoSpace(err) && !m.broken) throw err;
+          throw e.fail(err, 'writing the manifest edit of a compaction failed');
+        }
+        e.installFromManifest(handles);
+      })
+      .catch(async (err: unknown) => {
+        if (!editMade && e.failure === undefined) await removeOutputs();
+        throw err;
+      });
     counters.compactions++;
     counters.bytesRead += result.bytesRead;
     counters.bytesWritten += result.bytesWritten;

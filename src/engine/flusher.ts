@@ -12,6 +12,9 @@
  * moving it to a worker (issue #5) changes only `buildTable`'s host, not this sequence.
  */
 import { buildTable } from '../compaction/build-table.js';
+import { ErrorCode, SettError } from '../api/errors.js';
+import { isFsError } from '../fs/types.js';
+import { mapWriteError } from './commit.js';
 import { manifestPath, tablePath, walPath } from '../manifest/filenames.js';
 import { Manifest } from '../manifest/manifest.js';
 import { TableReader } from '../sstable/index.js';
@@ -49,10 +52,23 @@ export async function openTable(e: { fs: FileSystem; dir: string; cache: BlockCa
   });
 }
 
+/** Whether an error means "the disk is full" (retryable once space is freed). */
+export function isNoSpace(e: unknown): boolean {
+  return isFsError(e, 'ENOSPC') || (e instanceof SettError && e.code === ErrorCode.InsufficientDiskSpace);
+}
+
 export class Flusher {
   private readonly engine: Engine;
   private running: Promise<void> | undefined;
   private waiters: (() => void)[] = [];
+  /**
+   * Set while flushes fail for lack of space. Nothing durable is at stake (the WAL still holds
+   * the data, a partial table is removed), so the flusher retries with a backoff and writers
+   * that would wait for it get ErrInsufficientDiskSpace instead of waiting forever.
+   */
+  noSpace: Error | undefined;
+  private retryDelayMs = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -60,7 +76,7 @@ export class Flusher {
 
   /** Starts flushing if sealed memtables wait and no flush runs. */
   schedule(): void {
-    if (this.running !== undefined || this.engine.config.readOnly) return;
+    if (this.running !== undefined || this.engine.config.readOnly || this.retryTimer !== undefined) return;
     if (this.engine.immutables.length === 0) return;
     this.running = this.loop().finally(() => {
       this.running = undefined;
@@ -71,13 +87,17 @@ export class Flusher {
   /** Resolves when a flush completes (or fails). */
   waitForProgress(): Promise<void> {
     if (this.running === undefined) this.schedule();
-    if (this.running === undefined) return Promise.resolve();
+    if (this.running === undefined) return new Promise((resolve) => setTimeout(resolve, this.retryTimer === undefined ? 0 : 20));
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Resolves when no flush is running. */
   async idle(): Promise<void> {
     while (this.running !== undefined) await this.running;
+    if (this.retryTimer !== undefined && this.engine.closed) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
   }
 
   private wake(): void {
@@ -91,7 +111,19 @@ export class Flusher {
     while (e.immutables.length > 0 && e.failure === undefined && !e.closed) {
       try {
         await this.flushOne();
+        this.noSpace = undefined;
+        this.retryDelayMs = 0;
       } catch (err) {
+        if (isNoSpace(err) && !(e.manifest?.broken ?? false)) {
+          this.noSpace = mapWriteError(err, 'flushing a memtable failed');
+          this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 50), 2000);
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            this.schedule();
+          }, this.retryDelayMs);
+          this.wake();
+          return;
+        }
         e.fail(err, 'flushing a memtable failed');
       }
       this.wake();
@@ -133,6 +165,7 @@ export class Flusher {
         });
       } catch (err) {
         handle.reader.close();
+        void e.fs.remove(tablePath(e.dir, info.fileNumber)).catch(() => undefined);
         throw err;
       }
       // Install: the table replaces the memtable for readers in one synchronous step.

@@ -108,6 +108,11 @@ export class Manifest {
     return this.writer.offset;
   }
 
+  /** True once an append could not be undone or a sync failed: the on-disk state is unknown. */
+  get broken(): boolean {
+    return this.writer.broken;
+  }
+
   /**
    * Writes a new manifest holding `state` as one snapshot edit, syncs it and points CURRENT at
    * it. The previous manifest (if any) is left for the caller to remove.
@@ -141,6 +146,8 @@ export class Manifest {
   apply(edit: VersionEdit): ManifestState {
     const where = { file: manifestPath(this.dir, this.number), offset: this.writer.offset };
     const next = applyEdit(this.state, edit, where);
+    // An append that fails is cut back by the writer (the edit is then simply not made); a
+    // failed sync marks the writer broken.
     this.writer.append(encodeRecord(RecordType.Data, encodeEdit(edit)));
     this.writer.sync();
     this.state = next;
