@@ -13,9 +13,11 @@ import type { CompactionRunner } from '../engine/compactor.js';
 import { inlineRunner } from '../engine/compactor.js';
 import { NodeFileSystem } from '../fs/node.js';
 import type { CompactionJob, CompactionResult } from './merge.js';
+import type { FlushJob } from './flush-job.js';
+import type { TableInfo } from '../manifest/edit.js';
 
 interface Pending {
-  resolve: (r: CompactionResult) => void;
+  resolve: (r: never) => void;
   reject: (e: unknown) => void;
 }
 
@@ -39,12 +41,12 @@ class WorkerSlot {
     if (this.worker !== undefined) return this.worker;
     const w = spawnWorker();
     w.unref();
-    w.on('message', (m: { id: number; result?: CompactionResult; error?: { message: string; code?: string } }) => {
+    w.on('message', (m: { id: number; result?: unknown; error?: { message: string; code?: string } }) => {
       const p = this.pending.get(m.id);
       if (p === undefined) return;
       this.pending.delete(m.id);
       if (m.error !== undefined) p.reject(Object.assign(new Error(`compaction worker: ${m.error.message}`), { code: m.error.code }));
-      else p.resolve(m.result!);
+      else p.resolve(m.result as never);
     });
     const fail = (e: unknown): void => {
       this.worker = undefined;
@@ -57,14 +59,14 @@ class WorkerSlot {
     return w;
   }
 
-  run(job: CompactionJob): Promise<CompactionResult> {
+  run<T>(kind: 'compact' | 'flush', job: CompactionJob | FlushJob): Promise<T> {
     const w = this.ensure();
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (r: never) => void, reject });
       w.ref();
-      w.postMessage({ id, job });
-    }).finally(() => this.worker?.unref()) as Promise<CompactionResult>;
+      w.postMessage({ id, kind, job });
+    }).finally(() => this.worker?.unref());
   }
 
   async close(): Promise<void> {
@@ -74,23 +76,33 @@ class WorkerSlot {
   }
 }
 
-/** A runner that uses `size` worker threads when the file system is the real one, else inline. */
+/**
+ * A runner with `size` compaction threads and one flush thread, used when the file system is the
+ * real one (else everything runs inline). Memtables are then allocated on SharedArrayBuffers so
+ * the flush thread reads them in place.
+ */
 export function workerPoolRunner(size: number): CompactionRunner {
   const slots = Array.from({ length: Math.max(1, size) }, () => new WorkerSlot());
+  const flushSlot = new WorkerSlot();
   return {
+    sharedMemtables: true,
+    async flush(fs: FileSystem, job: FlushJob): Promise<TableInfo> {
+      if (!(fs instanceof NodeFileSystem) || !(job.memory instanceof SharedArrayBuffer)) return inlineRunner.flush!(fs, job);
+      return flushSlot.run<TableInfo>('flush', job);
+    },
     async run(fs: FileSystem, job: CompactionJob): Promise<CompactionResult> {
       // Workers open files by path on the real disk; any other backend runs inline.
       if (!(fs instanceof NodeFileSystem)) return inlineRunner.run(fs, job);
       const slot = slots.find((s) => !s.busy) ?? slots[0]!;
       slot.busy = true;
       try {
-        return await slot.run(job);
+        return await slot.run<CompactionResult>('compact', job);
       } finally {
         slot.busy = false;
       }
     },
     async close(): Promise<void> {
-      await Promise.all(slots.map((s) => s.close()));
+      await Promise.all([...slots, flushSlot].map((s) => s.close()));
     },
   };
 }

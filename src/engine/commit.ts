@@ -245,7 +245,7 @@ export class CommitQueue {
     const size = Math.max(e.config.memtableSize, need);
     // Synchronous swap: readers see either the old or the new arrangement, never a mix.
     e.immutables.push(e.active);
-    e.active = { mem: new Memtable(size), walNumber: number };
+    e.active = { mem: e.newMemtable(size), walNumber: number };
     wal.close();
     e.wal = next;
     e.flusher.schedule();

@@ -16,6 +16,7 @@
 import type { TableInfo } from '../manifest/edit.js';
 import { tablePath } from '../manifest/filenames.js';
 import { type CompactionJob, type CompactionResult, runCompaction } from '../compaction/merge.js';
+import { type FlushJob, runFlush } from '../compaction/flush-job.js';
 import { type CompactionPlan, manualPlan, pickCompaction } from '../compaction/picker.js';
 import { type CompactionTuning, LAST_LEVEL } from '../compaction/levels.js';
 import { userKeyOf } from '../codec/keys.js';
@@ -26,14 +27,19 @@ import { mapWriteError } from './commit.js';
 import { nowSeconds } from './db-iterator.js';
 import type { TableHandle } from './version.js';
 
-/** Where the merge runs: inline (default) or on a worker thread (Node). */
+/** Where background jobs run: inline (default) or on worker threads (Node). */
 export interface CompactionRunner {
+  /** Whether memtables should live in SharedArrayBuffers (so `flush` can run elsewhere). */
+  readonly sharedMemtables: boolean;
   run(fs: FileSystem, job: CompactionJob): Promise<CompactionResult>;
+  flush?(fs: FileSystem, job: FlushJob): Promise<TableInfo>;
   close(): Promise<void>;
 }
 
 export const inlineRunner: CompactionRunner = {
+  sharedMemtables: false,
   run: (fs, job) => runCompaction(fs, job),
+  flush: (fs, job) => runFlush(fs, job),
   close: async () => undefined,
 };
 

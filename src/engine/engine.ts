@@ -13,6 +13,7 @@ import type { InternalIterator } from '../codec/iterator.js';
 import type { DirLock, FileSystem } from '../fs/types.js';
 import type { Manifest } from '../manifest/manifest.js';
 import type { TableHandle } from './version.js';
+import { Memtable } from '../memtable/index.js';
 import type { BlockCache } from '../sstable/index.js';
 import type { LogWriter } from '../wal/writer.js';
 import { CommitQueue } from './commit.js';
@@ -119,6 +120,11 @@ export class Engine {
     );
     for (const gone of known.values()) gone.obsolete = true;
     this.installVersion(new Version(levels));
+  }
+
+  /** A new memtable (shared memory when a worker will flush it). */
+  newMemtable(size: number): Memtable {
+    return new Memtable(size, { shared: this.runner.sharedMemtables });
   }
 
   allocateFileNumber(): number {

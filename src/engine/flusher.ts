@@ -143,15 +143,25 @@ export class Flusher {
       return;
     }
     const fileNumber = e.allocateFileNumber();
-    const iter = entry.mem.iterator();
     let info: TableInfo;
-    try {
-      info = await buildTable(e.fs, e.dir, fileNumber, iter, tableOptions(e), (n) => {
-        e.stats.flushBytes += n;
-      });
-    } finally {
-      iter.close();
+    const memory = entry.mem.arenaMemory;
+    if (e.runner.flush !== undefined && typeof SharedArrayBuffer === 'function' && memory instanceof SharedArrayBuffer) {
+      // Off the engine's thread: the worker reads the sealed arena in place.
+      try {
+        info = await e.runner.flush(e.fs, { dir: e.dir, fileNumber, memory, tableOptions: tableOptions(e) });
+      } catch (err) {
+        await e.fs.remove(tablePath(e.dir, fileNumber)).catch(() => undefined);
+        throw err;
+      }
+    } else {
+      const iter = entry.mem.iterator();
+      try {
+        info = await buildTable(e.fs, e.dir, fileNumber, iter, tableOptions(e));
+      } finally {
+        iter.close();
+      }
     }
+    e.stats.flushBytes += info.fileSize;
     await e.fs.syncDir(e.dir);
     const handle = await openTable(e, info);
     await e.withManifest((manifest) => {

@@ -209,7 +209,7 @@ async function openLocked(config: Config, fs: FileSystem, dir: string, lock: Dir
       wal = LogWriter.forWal(file, number);
       wal.sync();
       await fs.syncDir(dir);
-      active = { mem: new Memtable(config.memtableSize), walNumber: number };
+      active = { mem: new Memtable(config.memtableSize, { shared: runner?.sharedMemtables ?? false }), walNumber: number };
     }
   } else if (active === undefined) {
     active = { mem: new Memtable(4096), walNumber: 0 };

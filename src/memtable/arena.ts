@@ -24,7 +24,7 @@ export const ARENA_BYTES_MAX = 1 << 30;
 
 export class Arena {
   /** The arena's memory; `new Uint8Array(memory, offset, length)` makes a cheap view. */
-  readonly memory: ArrayBuffer;
+  readonly memory: ArrayBuffer | SharedArrayBuffer;
   /** Byte view of the whole arena. */
   readonly buf: Uint8Array;
   /** Int32 view of the same memory: `i32[w]` is bytes [4w, 4w + 4). */
@@ -39,7 +39,11 @@ export class Arena {
   private lastLow = -1;
   private lastHigh = -1;
 
-  constructor(capacityBytes: number) {
+  /**
+   * `shared`: allocate a SharedArrayBuffer (where the platform has one), so a worker thread can
+   * read the sealed memtable and flush it without a copy.
+   */
+  constructor(capacityBytes: number, shared = false) {
     if (!Number.isSafeInteger(capacityBytes)) {
       throw new RangeError(`arena size must be an integer number of bytes, got ${capacityBytes}`);
     }
@@ -49,7 +53,7 @@ export class Arena {
       );
     }
     this.capacity = capacityBytes & ~3;
-    this.memory = new ArrayBuffer(this.capacity);
+    this.memory = shared && typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(this.capacity) : new ArrayBuffer(this.capacity);
     this.buf = new Uint8Array(this.memory);
     this.i32 = new Int32Array(this.memory);
     this.high = this.capacity;

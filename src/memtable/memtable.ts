@@ -23,6 +23,8 @@ export const MEMTABLE_BYTES_DEFAULT = 64 * 1024 * 1024;
 const SEED_DEFAULT = 0xdeadbeef;
 
 export interface MemtableOptions {
+  /** Back the arena with a SharedArrayBuffer so a worker can flush it (see frozen.ts). */
+  shared?: boolean;
   /** Seed of the tower-height RNG; the same seed and inserts give the same arena bytes. */
   seed?: number;
 }
@@ -50,7 +52,7 @@ export class Memtable {
   private readonly list: SkipList;
   private readonly buf: Uint8Array;
   /** The arena's memory, for views: `new Uint8Array(memory, …)` is cheaper than `subarray`. */
-  private readonly memory: ArrayBuffer;
+  private readonly memory: ArrayBuffer | SharedArrayBuffer;
   /** Trailer of a get's search key. */
   private readonly probe = new Uint8Array(TRAILER_BYTES);
   private minV = 0;
@@ -59,7 +61,7 @@ export class Memtable {
 
   /** arenaBytes: total arena size (the memtable size option; at least 1 KiB, at most 1 GiB). */
   constructor(arenaBytes: number = MEMTABLE_BYTES_DEFAULT, options?: MemtableOptions) {
-    this.arena = new Arena(arenaBytes);
+    this.arena = new Arena(arenaBytes, options?.shared ?? false);
     this.buf = this.arena.buf;
     this.memory = this.arena.memory;
     this.list = new SkipList(this.arena, options?.seed ?? SEED_DEFAULT);
@@ -73,6 +75,11 @@ export class Memtable {
   /** True if an entry of `bytes` (as given by `entrySize`) still fits. */
   hasRoomFor(bytes: number): boolean {
     return this.arena.used + bytes <= this.arena.capacity;
+  }
+
+  /** The arena's memory (a SharedArrayBuffer when created with `shared`). */
+  get arenaMemory(): ArrayBuffer | SharedArrayBuffer {
+    return this.memory;
   }
 
   get entries(): number {
@@ -207,7 +214,7 @@ class MemtableIterator implements InternalIterator {
   constructor(
     private readonly list: SkipList,
     private readonly buf: Uint8Array,
-    private readonly memory: ArrayBuffer,
+    private readonly memory: ArrayBuffer | SharedArrayBuffer,
   ) {}
 
   private checkOpen(): void {
