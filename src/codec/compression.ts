@@ -2,7 +2,8 @@
  * Block compression. `none` and `snappy` (snappyjs, pure JavaScript). The numeric ids are
  * persisted in table blocks: never renumber them.
  */
-import { compress, uncompress } from 'snappyjs';
+import { compress } from 'snappyjs';
+import { snappyDecode } from './snappy-decode.js';
 
 export const Compression = {
   None: 0,
@@ -22,5 +23,5 @@ export function snappyCompress(data: Uint8Array): Uint8Array {
 
 /** Throws on malformed input; callers wrap the error as corruption with file and offset. */
 export function snappyUncompress(data: Uint8Array, maxLength?: number): Uint8Array {
-  return maxLength === undefined ? uncompress(data) : uncompress(data, maxLength);
+  return snappyDecode(data, maxLength);
 }
