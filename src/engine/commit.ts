@@ -136,12 +136,16 @@ export class CommitQueue {
         for (const p of group) p.reject(mapWriteError(err, 'starting a new memtable failed'));
         continue;
       }
-      this.commitGroup(group);
+      await this.commitGroup(group);
     }
   }
 
-  /** Appends, syncs, applies and publishes one group, all synchronously. */
-  private commitGroup(group: Pending[]): void {
+  /**
+   * Appends, syncs, applies and publishes one group. The fsync (when asked for) runs without
+   * blocking the event loop, so reads go on and the next writers gather into the next group
+   * meanwhile; apply and publish happen together after it, in one synchronous step.
+   */
+  private async commitGroup(group: Pending[]): Promise<void> {
     const e = this.engine;
     const wal = e.wal!;
     let version = e.lastVersion + 1;
@@ -174,7 +178,7 @@ export class CommitQueue {
     }
     if (sync) {
       try {
-        wal.sync();
+        await wal.syncAsync();
         e.stats.walSyncs++;
       } catch (err) {
         const failed = e.fail(err, 'fsync of the WAL failed');
@@ -225,7 +229,7 @@ export class CommitQueue {
     const wal = e.wal!;
     if (wal.unsyncedBytes > 0) {
       try {
-        wal.sync();
+        await wal.syncAsync();
         e.stats.walSyncs++;
       } catch (err) {
         throw e.fail(err, 'fsync of the WAL failed');
@@ -264,7 +268,14 @@ export class CommitQueue {
     this.running = run().finally(() => {
       this.running = undefined;
     });
-    await this.running;
-    if (this.queue.length > 0) this.start();
+    try {
+      await this.running;
+    } catch (err) {
+      // A raw fs error (creating the new WAL failed) reaches flush() callers as a SettError.
+      throw mapWriteError(err, 'starting a new memtable failed');
+    } finally {
+      // Writes queued behind the rotation start now, whether it worked or not.
+      if (this.queue.length > 0) this.start();
+    }
   }
 }

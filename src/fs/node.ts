@@ -99,6 +99,14 @@ class NodeFileHandle implements FileHandle {
     }
   }
 
+  /** `fdatasync` on libuv's thread pool: same guarantee, the event loop stays free meanwhile. */
+  syncAsync(): Promise<void> {
+    this.checkOpen();
+    return new Promise((resolve, reject) => {
+      fs.fdatasync(this.fd, (e) => (e === null ? resolve() : reject(toFsError(e, this.path))));
+    });
+  }
+
   truncate(size: number): void {
     this.checkWritable();
     checkOffset(size, 'truncate size');

@@ -30,6 +30,12 @@ export interface FileHandle {
   writeAt(data: Uint8Array, position: number): void;
   /** Makes every write so far durable (fdatasync). Throws if that cannot be guaranteed. */
   sync(): void;
+  /**
+   * The same as `sync()` without blocking the caller's thread while the disk works (Node runs
+   * fdatasync on libuv's pool). Optional: callers fall back to `sync()`. Writes made while it
+   * runs may or may not be covered.
+   */
+  syncAsync?(): Promise<void>;
   /** Sets the file's length; bytes past it are gone, a longer length reads as zeros. */
   truncate(size: number): void;
   /** Current length in bytes, including unsynced writes. */

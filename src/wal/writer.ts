@@ -73,6 +73,23 @@ export class LogWriter {
     this.unsyncedBytes = 0;
   }
 
+  /**
+   * Like `sync()`, without blocking the event loop where the file system allows. Covers every
+   * record appended before the call.
+   */
+  async syncAsync(): Promise<void> {
+    if (this.broken) throw new Error('log writer is broken');
+    const pending = this.unsyncedBytes;
+    try {
+      if (this.file.syncAsync !== undefined) await this.file.syncAsync();
+      else this.file.sync();
+    } catch (e) {
+      this.broken = true;
+      throw e;
+    }
+    this.unsyncedBytes = Math.max(0, this.unsyncedBytes - pending);
+  }
+
   close(): void {
     this.file.close();
   }
