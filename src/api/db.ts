@@ -202,7 +202,11 @@ export class DB implements KVStore {
     if (e.config.readOnly) return;
     await e.commits.sealActive();
     // close() stops the flusher between tables; waiting on it after that would never end.
-    while (e.immutables.length > 0 && e.failure === undefined && !e.closed) await e.flusher.waitForProgress();
+    while (e.immutables.length > 0 && e.failure === undefined && !e.closed) {
+      await e.flusher.waitForProgress();
+      // Out of space: say so (ErrInsufficientDiskSpace) rather than wait for the disk to free up.
+      if (e.flusher.noSpace !== undefined && e.immutables.length > 0) throw e.flusher.noSpace;
+    }
     if (e.failure !== undefined) throw e.failure;
     if (e.immutables.length > 0) throw new ErrStoreClosed('store was closed before flush() finished; the unflushed writes are in the WAL and replay on open');
   }

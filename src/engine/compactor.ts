@@ -147,7 +147,13 @@ export class Compactor {
         this.engine.checkOpen();
         if (this.engine.failure !== undefined) throw this.engine.failure;
         const plan = manualPlan(this.engine.manifest!.state.levels, level, this.tuning, start, end);
-        if (plan !== undefined) await this.execute(plan);
+        if (plan === undefined) continue;
+        try {
+          await this.execute(plan);
+        } catch (err) {
+          // The caller gets a SettError (ENOSPC: ErrInsufficientDiskSpace), not a raw fs error.
+          throw mapWriteError(err, 'compaction failed');
+        }
       }
     });
   }
@@ -157,8 +163,13 @@ export class Compactor {
     const counters = this.perLevel[plan.outputLevel]!;
     if (plan.trivialMove) {
       const t = plan.upper[0]!;
-      await e.withManifest((m) => {
-        m.apply({ deleted: [{ level: plan.level, fileNumber: t.fileNumber }], added: [{ level: plan.outputLevel, table: t }] });
+      await e.withManifest(async (m) => {
+        try {
+          await m.applyAsync({ deleted: [{ level: plan.level, fileNumber: t.fileNumber }], added: [{ level: plan.outputLevel, table: t }] });
+        } catch (err) {
+          if (isNoSpace(err) && !m.broken) throw err;
+          throw e.fail(err, 'writing the manifest edit of a trivial move failed');
+        }
         e.installFromManifest(new Map());
       });
       counters.trivialMoves++;
@@ -211,9 +222,9 @@ export class Compactor {
     }
     let editMade = false;
     await e
-      .withManifest((m) => {
+      .withManifest(async (m) => {
         try {
-          m.apply({
+          await m.applyAsync({
             nextFileNumber: e.nextFileNumber,
             deleted: [
               ...plan.upper.map((t) => ({ level: plan.level, fileNumber: t.fileNumber })),

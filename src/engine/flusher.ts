@@ -135,8 +135,8 @@ export class Flusher {
     const entry = e.immutables[0]!;
     if (entry.mem.entries === 0) {
       // Nothing to write (an empty replayed WAL): only advance the log number.
-      await e.withManifest((m) => {
-        m.apply({ logNumber: e.immutables[1]?.walNumber ?? e.active.walNumber, deleted: [], added: [] });
+      await e.withManifest(async (m) => {
+        await m.applyAsync({ logNumber: e.immutables[1]?.walNumber ?? e.active.walNumber, deleted: [], added: [] });
         e.immutables.shift();
       });
       await e.fs.remove(walPath(e.dir, entry.walNumber)).catch(() => undefined);
@@ -164,9 +164,9 @@ export class Flusher {
     e.stats.flushBytes += info.fileSize;
     await e.fs.syncDir(e.dir);
     const handle = await openTable(e, info);
-    await e.withManifest((manifest) => {
+    await e.withManifest(async (manifest) => {
       try {
-        manifest.apply({
+        await manifest.applyAsync({
           logNumber: e.immutables[1]?.walNumber ?? e.active.walNumber,
           nextFileNumber: e.nextFileNumber,
           lastVersion: Math.max(entry.mem.maxVersion, manifest.state.lastVersion),
@@ -175,7 +175,10 @@ export class Flusher {
         });
       } catch (err) {
         handle.reader.close();
-        void e.fs.remove(tablePath(e.dir, info.fileNumber)).catch(() => undefined);
+        // Remove the table only if the edit was certainly not made (its append was cut back).
+        // After a failed sync the edit may be durable, and a reopen would find it naming a
+        // missing table, with the WAL already below the log number: keep it for the next open.
+        if (!manifest.broken) void e.fs.remove(tablePath(e.dir, info.fileNumber)).catch(() => undefined);
         throw err;
       }
       // Install: the table replaces the memtable for readers in one synchronous step.

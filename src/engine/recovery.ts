@@ -30,6 +30,7 @@ import { scanLog } from '../wal/record.js';
 import { LogWriter } from '../wal/writer.js';
 import { Engine } from './engine.js';
 import type { CompactionRunner } from './compactor.js';
+import { mapWriteError } from './commit.js';
 import { openTable } from './flusher.js';
 import type { MemEntry } from './state.js';
 import { TableHandle, Version } from './version.js';
@@ -38,6 +39,10 @@ interface ReplayedWal {
   number: number;
   mem: Memtable;
   validEnd: number;
+  /** Bytes after validEnd were a torn record (cut). */
+  tornTail: boolean;
+  /** Versions of the first and last entry (0 for a WAL without records). */
+  minVersion: number;
   maxVersion: number;
 }
 
@@ -63,17 +68,51 @@ async function replayWal(fs: FileSystem, dir: string, number: number, config: Co
   }
   const mem = new Memtable(Math.max(config.memtableSize, need + 4096));
   let maxVersion = 0;
+  let minVersion = 0;
   const visitor = {
     entry(key: Uint8Array, version: number, value: Uint8Array): void {
       if (!mem.add(key, version, value)) throw new ErrCorruption('WAL replay overflowed its memtable', { file: path });
       if (version > maxVersion) maxVersion = version;
+      if (minVersion === 0 || version < minVersion) minVersion = version;
     },
   };
   for (const rec of scan.records) {
     const offset = rec.byteOffset - data.byteOffset;
     visitBatchPayload(rec, visitor, { file: path, offset });
   }
-  return { number, mem, validEnd: scan.validEnd, maxVersion };
+  return { number, mem, validEnd: scan.validEnd, tornTail: scan.tornTail, minVersion, maxVersion };
+}
+
+/**
+ * What the manifest and the WALs must agree on, so that a lost manifest edit or a lost piece of
+ * an older WAL is ErrCorruption instead of silently missing (possibly synced) writes:
+ *  - the WAL the manifest names as holding the oldest unflushed writes (the log number) exists:
+ *    a flush removes a WAL only after the edit that moves the log number past it is synced;
+ *  - only the newest WAL may end in a torn record: a rotation syncs the old WAL before it
+ *    starts the next, and a writer's open cuts and syncs the torn tails it replayed;
+ *  - versions run on without a gap from one WAL to the next: every write takes the version
+ *    after the last one written (if versions are ever allocated otherwise, change this check).
+ */
+function checkWalChain(dir: string, state: ManifestState, replayed: readonly ReplayedWal[]): void {
+  if (state.logNumber > 0 && replayed[0]?.number !== state.logNumber) {
+    throw new ErrCorruption(`the manifest names WAL ${state.logNumber} as holding the oldest unflushed writes, but it is missing (lost manifest edits, or a removed WAL)`, {
+      file: walPath(dir, state.logNumber),
+    });
+  }
+  let prev: ReplayedWal | undefined;
+  for (const [i, r] of replayed.entries()) {
+    if (r.tornTail && i < replayed.length - 1) {
+      throw new ErrCorruption(`WAL ${r.number} ends in a torn record but a newer WAL follows it (an older WAL is always complete)`, { file: walPath(dir, r.number), offset: r.validEnd });
+    }
+    if (r.minVersion === 0) continue;
+    if (prev !== undefined && r.minVersion !== prev.maxVersion + 1) {
+      throw new ErrCorruption(`WAL ${r.number} starts at version ${r.minVersion}, but WAL ${prev.number} ends at version ${prev.maxVersion} (writes between them are missing)`, {
+        file: walPath(dir, prev.number),
+        offset: prev.validEnd,
+      });
+    }
+    prev = r;
+  }
 }
 
 /** Tries of a read-only open that keeps losing races with a busy writer. */
@@ -90,7 +129,20 @@ async function takeLock(fs: FileSystem, dir: string): Promise<DirLock> {
   }
 }
 
+/**
+ * Opens the database in `config.path`. Every failure is a SettError: damage is ErrCorruption,
+ * a full disk ErrInsufficientDiskSpace, any other file-system error ErrIO (with the fs error as
+ * its cause). A failed open changes nothing on disk that the next open needs.
+ */
 export async function openEngine(config: Config, fs: FileSystem, runner?: CompactionRunner): Promise<Engine> {
+  try {
+    return await openEngineUnmapped(config, fs, runner);
+  } catch (e) {
+    throw mapWriteError(e, `opening the database at ${config.path} failed`);
+  }
+}
+
+async function openEngineUnmapped(config: Config, fs: FileSystem, runner?: CompactionRunner): Promise<Engine> {
   await initChecksum();
   const dir = config.path;
   if (!(await fs.exists(dir))) {
@@ -127,7 +179,11 @@ async function openLocked(config: Config, fs: FileSystem, dir: string, lock: Dir
   let manifest: Manifest | undefined;
   let manifestNumber: number;
   if (current === undefined) {
-    const stray = parsed.find(({ p }) => p !== undefined && (p.kind === FileKind.Wal || p.kind === FileKind.Table || p.kind === FileKind.Manifest));
+    // Creating a database writes the manifest, then CURRENT, then the first WAL: a manifest
+    // alone (no WAL, no table) is a creation that failed or crashed before CURRENT, holding no
+    // data. It is removed below with the other leftovers; a WAL or a table without CURRENT is
+    // damage.
+    const stray = parsed.find(({ p }) => p !== undefined && (p.kind === FileKind.Wal || p.kind === FileKind.Table));
     if (stray !== undefined) throw new ErrCorruption(`directory holds sett files (${stray.name}) but no CURRENT file`, { file: joinPath(dir, 'CURRENT') });
     if (config.readOnly || !config.createIfMissing) throw new ErrInvalidConfig(`no database at ${dir} (createIfMissing is false or readOnly is true)`);
     state = { ...emptyState(), nextFileNumber: maxNumber + 2 };
@@ -164,11 +220,25 @@ async function openLocked(config: Config, fs: FileSystem, dir: string, lock: Dir
     .sort((a, b) => a - b);
   const replayed: ReplayedWal[] = [];
   for (const n of wals) replayed.push(await replayWal(fs, dir, n, config));
+  checkWalChain(dir, state, replayed);
   let lastVersion = state.lastVersion;
   for (const r of replayed) lastVersion = Math.max(lastVersion, r.maxVersion);
   let nextFileNumber = Math.max(state.nextFileNumber, maxNumber + 1);
 
   if (!config.readOnly) {
+    // What this open read must survive a crash from now on: the store shows it and removes
+    // files on the strength of it. After a failed fsync and a restart without a crash, the
+    // replayed WALs may hold writes that are readable but not yet on disk. Torn tails are cut
+    // first, so that only the newest WAL can ever end in one (checkWalChain).
+    for (const r of replayed) {
+      const f = await fs.open(walPath(dir, r.number));
+      try {
+        if (f.size() > r.validEnd) f.truncate(r.validEnd);
+        f.sync();
+      } finally {
+        f.close();
+      }
+    }
     const live = liveTableNumbers(state);
     for (const { name, p } of parsed) {
       if (p === undefined) continue;

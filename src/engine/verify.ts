@@ -6,10 +6,10 @@
  * damaged places in one file are all listed.
  */
 import { readAll } from '../fs/read-all.js';
-import { joinPath } from '../fs/types.js';
+import { isFsError, joinPath } from '../fs/types.js';
 import { FileKind, parseFileName, tableName } from '../manifest/filenames.js';
 import { LogKind } from '../wal/format.js';
-import { recordAt, validRecordAfter } from '../wal/record.js';
+import { isTornTail, recordAt, validRecordAfter } from '../wal/record.js';
 import type { Engine } from './engine.js';
 
 export interface VerifyProblem {
@@ -41,7 +41,11 @@ function verifyLog(data: Uint8Array, path: string, kind: LogKind, problems: Veri
     }
     const next = validRecordAfter(data, pos, data.length);
     if (next < 0) {
-      tornAt = pos;
+      // Nothing valid follows. A record cut short (or zeros) is what a crash during an append
+      // leaves; a complete last record that fails its checksum was damaged after it was
+      // written, as replay decides too (wal/record.ts).
+      if (isTornTail(data, pos)) tornAt = pos;
+      else problems.push({ file: path, offset: pos, message: 'damaged last record (complete, but fails its checksum)' });
       break;
     }
     problems.push({ file: path, offset: pos, message: `damaged record (${next - pos} bytes skipped to the next valid record)` });
@@ -78,6 +82,9 @@ export async function verifyEngine(e: Engine): Promise<VerifyReport> {
         f.close();
       }
     } catch (err) {
+      // Flushes remove WALs and manifest rewrites remove manifests while this runs: a log that
+      // is gone since the listing was retired, not damaged.
+      if (isFsError(err, 'ENOENT')) continue;
       problems.push({ file: path, offset: 0, message: `cannot read: ${(err as Error).message}` });
       continue;
     }

@@ -33,6 +33,7 @@
  */
 import { type AccessMode, OpenFile, OpfsFileHandle, type SyncAccessHandle, toFsError } from './opfs-file.js';
 import { normalizePath } from './memory.js';
+import { lockNamePrefix, takeWebLock } from './opfs-lock.js';
 import { checkOpenOptions, FsError, type DirLock, type FileHandle, type FileSystem, type OpenOptions } from './types.js';
 
 export { writeBufferBytesMax } from './opfs-file.js';
@@ -61,17 +62,7 @@ export interface OpfsFileSystemOptions {
   idleFilesMax?: number;
 }
 
-/** Prefix of the Web Lock names: `sett:<normalized directory>`. */
-export const lockNamePrefix = 'sett:';
-
-interface LockManagerLike {
-  request(name: string, options: { mode?: 'exclusive' | 'shared'; ifAvailable?: boolean }, callback: (lock: unknown) => Promise<void>): Promise<void>;
-}
-
-function lockManager(): LockManagerLike | undefined {
-  const nav = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator;
-  return nav?.locks;
-}
+export { lockNamePrefix } from './opfs-lock.js';
 
 function splitParent(p: string): [string, string] {
   const i = p.lastIndexOf('/');
@@ -190,7 +181,11 @@ export class OpfsFileSystem implements FileSystem {
     }
   }
 
-  /** Creates `dir` and its parents. A file in the way: EEXIST. */
+  /**
+   * Creates `dir` and its parents. A file in the way: EEXIST. Resolves every level afresh (not
+   * from the cache of directory handles), so a directory removed behind this instance's back,
+   * e.g. by another tab, is created again rather than used stale.
+   */
   async mkdir(dir: string): Promise<void> {
     const p = norm(dir);
     let d = await this.root();
@@ -198,11 +193,6 @@ export class OpfsFileSystem implements FileSystem {
     for (const seg of p.split('/')) {
       if (seg.length === 0) continue;
       at = at === '' ? seg : `${at}/${seg}`;
-      const cached = this.dirs.get(at);
-      if (cached !== undefined) {
-        d = cached;
-        continue;
-      }
       try {
         d = await d.getDirectoryHandle(seg, { create: true });
       } catch (e) {
@@ -213,17 +203,19 @@ export class OpfsFileSystem implements FileSystem {
     }
   }
 
+  /** Whether a file or directory exists (asked of OPFS each time, not of caches). */
   async exists(path: string): Promise<boolean> {
     const p = norm(path);
     if (isRoot(p)) return true;
-    if (this.files.has(p) || this.dirs.has(p)) return true;
+    if (this.files.has(p)) return true; // open here: OPFS keeps it from being removed
     const [parent, name] = splitParent(p);
-    let dir: OpfsDirectory;
+    let dir = await this.root();
     try {
-      dir = await this.dirAt(parent, path);
+      for (const seg of parent.split('/')) if (seg.length > 0) dir = await dir.getDirectoryHandle(seg);
     } catch (e) {
-      if (e instanceof FsError && e.code === 'ENOENT') return false;
-      throw e;
+      const err = toFsError(e, path, 'exists');
+      if (err.code === 'ENOENT' || err.code === 'EISDIR') return false;
+      throw err;
     }
     try {
       await dir.getFileHandle(name);
@@ -458,57 +450,4 @@ export class OpfsFileSystem implements FileSystem {
     this.writeBackScheduled = true;
     setTimeout(() => this.writeBackAll(), 0);
   }
-}
-
-/** A held Web Lock; `release()` lets the browser hand it to the next requester. */
-interface HeldLock {
-  release(): Promise<void>;
-}
-
-/** In-process fallback where navigator.locks is missing (it covers this worker only). */
-const localLocks = new Map<string, { mode: 'exclusive' | 'shared'; count: number }>();
-
-/** Takes Web Lock `sett:<dir>` if it is free (undefined if not): never waits for another holder. */
-async function takeWebLock(dir: string, mode: 'exclusive' | 'shared'): Promise<HeldLock | undefined> {
-  const name = `${lockNamePrefix}${dir}`;
-  const locks = lockManager();
-  if (locks === undefined) {
-    const held = localLocks.get(name);
-    if (held !== undefined && (mode === 'exclusive' || held.mode === 'exclusive')) return undefined;
-    if (held === undefined) localLocks.set(name, { mode, count: 1 });
-    else held.count++;
-    let released = false;
-    return {
-      release: async () => {
-        if (released) return;
-        released = true;
-        const h = localLocks.get(name);
-        if (h !== undefined && --h.count === 0) localLocks.delete(name);
-      },
-    };
-  }
-  let releaseHold!: () => void;
-  const hold = new Promise<void>((resolve) => {
-    releaseHold = resolve;
-  });
-  return new Promise<HeldLock | undefined>((resolve, reject) => {
-    const done: Promise<void> = locks.request(name, { mode, ifAvailable: true }, async (lock) => {
-      if (lock === null) {
-        resolve(undefined);
-        return;
-      }
-      let released = false;
-      resolve({
-        release: async () => {
-          if (released) return;
-          released = true;
-          releaseHold();
-          await done;
-        },
-      });
-      await hold;
-    });
-    // A request that fails before deciding (e.g. a SecurityError in an opaque origin).
-    done.catch((e: unknown) => reject(toFsError(e, dir, 'lock')));
-  });
 }

@@ -10,22 +10,25 @@
  * Bytes are copied once, into a buffer that is then transferred: a batch into one packed
  * buffer, a put's key and value into one. Results come back transferred: a value as its own
  * buffer; an iterator chunk or a getMany answer as one buffer that the returned entries are
- * views of. Iterators stream: each chunk request asks for up to twice as many entries as the
- * last (64 up to 4096, at most 1 MiB), and the next chunk is requested as soon as one arrives.
+ * views of. Iterators stream in chunks (remote-iterator.ts).
  *
  * Errors come back as the same classes with the same codes (wire-error.ts).
  */
 import type { BatchOp } from '../api/db.js';
-import { ErrBatchWriteFailed, ErrIteratorClosed, ErrKeyNotFound, ErrSnapshotReleased, ErrStoreClosed, ErrStoreFailed } from '../api/errors.js';
+import { ErrKeyNotFound, ErrStoreClosed, ErrStoreFailed } from '../api/errors.js';
 import { type Bytes, boundBytes, keyBytes, valueBytes } from '../api/input.js';
 import { boundsOf, limitOf } from '../api/iterator.js';
-import type { Entry, KVBatch, KVIterator, KVStore, RangeOptions, WriteOptions } from '../api/kvstore.js';
+import type { KVStore, RangeOptions, WriteOptions } from '../api/kvstore.js';
 import type { Config } from '../api/options.js';
 import type { DBStats } from '../api/stats.js';
 import type { VerifyReport } from '../engine/verify.js';
-import { OpPacker, packItems, unpackItems } from './pack.js';
-import { CONNECT, type HostStorage, type IterChunk, type OpenReply, type PackedEntries, PROTOCOL_VERSION, type Reply, type RequestBody, type WireRange } from './protocol.js';
-import { fromWireError } from './wire-error.js';
+import { Channel } from './channel.js';
+import { packItems, unpackItems } from './pack.js';
+import { CONNECT, type HostStorage, type OpenReply, type PackedEntries, PROTOCOL_VERSION, type RequestBody, type WireRange } from './protocol.js';
+import { RemoteIterator } from './remote-iterator.js';
+import { RemoteBatch, RemoteSnapshot } from './remote-parts.js';
+
+export { RemoteBatch, RemoteIterator, RemoteSnapshot };
 
 /** What a worker needs to be for `connectWorker`: a Worker, or anything that posts like one. */
 export interface WorkerLike {
@@ -39,58 +42,6 @@ export interface RemoteReadOptions {
 }
 
 export interface RemoteIteratorOptions extends RangeOptions, RemoteReadOptions {}
-
-const chunkEntriesFirst = 64;
-const chunkEntriesMax = 4096;
-const chunkBytesMax = 1024 * 1024;
-
-type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
-
-/** @internal Request/reply over one port. A crashed worker fails every pending and later call. */
-export class Channel {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private broken: Error | undefined;
-
-  constructor(private readonly port: MessagePort) {
-    port.onmessage = (e: MessageEvent) => this.receive(e.data as Reply);
-    port.start();
-  }
-
-  call<T>(req: RequestBody, transfer: Transferable[] = []): Promise<T> {
-    if (this.broken !== undefined) return Promise.reject(this.broken);
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      try {
-        this.port.postMessage({ ...req, id }, transfer);
-      } catch (e) {
-        this.pending.delete(id);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      }
-    });
-  }
-
-  /** Fails every pending call and every later one with `error`. */
-  break(error: Error): void {
-    this.broken ??= error;
-    const all = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of all) p.reject(this.broken);
-  }
-
-  close(): void {
-    this.port.close();
-  }
-
-  private receive(r: Reply): void {
-    const p = this.pending.get(r.id);
-    if (p === undefined) return;
-    this.pending.delete(r.id);
-    if (r.ok) p.resolve(r.value);
-    else p.reject(fromWireError(r.error));
-  }
-}
 
 /** A fresh copy of a checked key or value: its buffer can be transferred. */
 function fresh(b: Uint8Array): Uint8Array {
@@ -337,196 +288,3 @@ export class RemoteDB implements KVStore {
   }
 }
 
-/** A snapshot held by the worker for a RemoteDB. */
-export class RemoteSnapshot {
-  private db: RemoteDB | undefined;
-
-  /** @internal */
-  constructor(
-    db: RemoteDB,
-    private readonly id: number,
-    /** The version it reads at, once the worker has taken it. */
-    readonly version: Promise<number>,
-  ) {
-    this.db = db;
-  }
-
-  get released(): boolean {
-    return this.db === undefined;
-  }
-
-  /** @internal */
-  idFor(db: RemoteDB): number {
-    if (this.db === undefined) throw new ErrSnapshotReleased();
-    if (this.db !== db) throw new RangeError('snapshot belongs to another database');
-    return this.id;
-  }
-
-  release(): void {
-    const db = this.db;
-    this.db = undefined;
-    if (db === undefined || db.closed) return;
-    db.call({ op: 'snapshotRelease', snap: this.id }).catch(() => undefined);
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
-  }
-}
-
-/** A chained batch: operations are checked and packed as they are added, sent on write(). */
-export class RemoteBatch implements KVBatch {
-  private readonly db: RemoteDB;
-  private readonly ops = new OpPacker();
-  private written = false;
-
-  /** @internal */
-  constructor(db: RemoteDB) {
-    this.db = db;
-  }
-
-  get length(): number {
-    return this.ops.count;
-  }
-
-  /** Bytes of keys and values queued (with 5 to 9 bytes of framing per operation). */
-  get byteLength(): number {
-    return this.ops.byteLength;
-  }
-
-  private check(): void {
-    if (this.written) throw new ErrBatchWriteFailed('batch was already written; create a new one with db.batch()');
-    this.db.checkOpen();
-  }
-
-  put(key: Bytes, value: Bytes): this {
-    this.check();
-    this.ops.put(keyBytes(key, this.db.config), valueBytes(value, this.db.config));
-    return this;
-  }
-
-  delete(key: Bytes): this {
-    this.check();
-    this.ops.delete(keyBytes(key, this.db.config));
-    return this;
-  }
-
-  reset(): this {
-    this.check();
-    this.ops.reset();
-    return this;
-  }
-
-  write(options?: WriteOptions): Promise<void> {
-    if (this.written) return Promise.reject(new ErrBatchWriteFailed('batch was already written; create a new one with db.batch()'));
-    this.written = true;
-    try {
-      this.db.checkOpen();
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const ops = this.ops.finish();
-    return this.db.call({ op: 'batch', ops, sync: options?.sync }, [ops.buffer]);
-  }
-}
-
-/**
- * Streams an iterator of the worker in chunks. Reads a consistent view as of its creation (the
- * worker opens it in call order). Reading to the end, breaking out of `for await` or `close()`
- * releases it in the worker.
- */
-export class RemoteIterator implements KVIterator {
-  private readonly db: RemoteDB;
-  private readonly id: number;
-  private readonly opened: Promise<void>;
-  private chunk: (Uint8Array | undefined)[] = [];
-  private pos = 0;
-  private inflight: Promise<IterChunk> | undefined;
-  private chunkEntries = chunkEntriesFirst;
-  /** The worker has no more entries. */
-  private drained = false;
-  private closed = false;
-
-  /** @internal */
-  constructor(db: RemoteDB, id: number, range: WireRange) {
-    this.db = db;
-    this.id = id;
-    this.opened = db.call({ op: 'iterOpen', iter: id, range });
-    this.opened.catch(() => undefined);
-  }
-
-  /** Next entry, or undefined at the end (the iterator then closes itself). */
-  async next(): Promise<Entry | undefined> {
-    if (this.closed) throw new ErrIteratorClosed();
-    if (this.pos >= this.chunk.length) {
-      if (this.drained) {
-        this.finish();
-        return undefined;
-      }
-      await this.refill();
-      if (this.pos >= this.chunk.length) {
-        this.finish();
-        return undefined;
-      }
-    }
-    const k = this.chunk[this.pos]!;
-    const v = this.chunk[this.pos + 1]!;
-    this.pos += 2;
-    return [k, v];
-  }
-
-  /** Every remaining entry. */
-  async all(): Promise<Entry[]> {
-    const out: Entry[] = [];
-    for (let e = await this.next(); e !== undefined; e = await this.next()) out.push(e);
-    return out;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.finish();
-    if (!this.drained && !this.db.closed) await this.db.call({ op: 'iterClose', iter: this.id }).catch(() => undefined);
-  }
-
-  /** @internal The store closed: the worker has dropped the iterator. */
-  abandon(): void {
-    this.closed = true;
-    this.db.iterators.delete(this);
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Entry> {
-    return {
-      next: async (): Promise<IteratorResult<Entry>> => {
-        const e = this.closed ? undefined : await this.next();
-        return e === undefined ? { done: true, value: undefined } : { done: false, value: e };
-      },
-      return: async (): Promise<IteratorResult<Entry>> => {
-        await this.close();
-        return { done: true, value: undefined };
-      },
-    };
-  }
-
-  private finish(): void {
-    this.closed = true;
-    this.db.iterators.delete(this);
-  }
-
-  private request(): Promise<IterChunk> {
-    const p = this.db.call<IterChunk>({ op: 'iterNext', iter: this.id, maxEntries: this.chunkEntries, maxBytes: chunkBytesMax });
-    p.catch(() => undefined);
-    this.chunkEntries = Math.min(this.chunkEntries * 2, chunkEntriesMax);
-    return p;
-  }
-
-  private async refill(): Promise<void> {
-    await this.opened;
-    const c = await (this.inflight ?? this.request());
-    this.inflight = undefined;
-    if (this.closed) throw new ErrIteratorClosed();
-    this.chunk = unpackItems(c);
-    this.pos = 0;
-    this.drained = c.done;
-    if (!c.done) this.inflight = this.request(); // the next chunk travels while this one is read
-  }
-}

@@ -135,7 +135,17 @@ export class Manifest {
   /** Continues appending to an existing manifest after `loadManifest`. */
   static async resume(fs: FileSystem, dir: string, loaded: LoadedManifest): Promise<Manifest> {
     const file = await fs.open(manifestPath(dir, loaded.manifestNumber));
-    const writer = LogWriter.resume(file, loaded.manifestNumber, loaded.validEnd);
+    let writer: LogWriter;
+    try {
+      writer = LogWriter.resume(file, loaded.manifestNumber, loaded.validEnd);
+      // The state just loaded is acted on (files it no longer lists are removed): make it
+      // durable first. After a failed sync and a restart without a crash, its last edits may
+      // be readable but not yet on disk.
+      writer.sync();
+    } catch (e) {
+      file.close();
+      throw e;
+    }
     return new Manifest(fs, dir, loaded.manifestNumber, writer, loaded.state);
   }
 
@@ -150,6 +160,19 @@ export class Manifest {
     // failed sync marks the writer broken.
     this.writer.append(encodeRecord(RecordType.Data, encodeEdit(edit)));
     this.writer.sync();
+    this.state = next;
+    return next;
+  }
+
+  /**
+   * `apply` with the fsync off the event loop (Node). Callers serialize manifest operations
+   * (Engine.withManifest), so nothing else appends while this waits.
+   */
+  async applyAsync(edit: VersionEdit): Promise<ManifestState> {
+    const where = { file: manifestPath(this.dir, this.number), offset: this.writer.offset };
+    const next = applyEdit(this.state, edit, where);
+    this.writer.append(encodeRecord(RecordType.Data, encodeEdit(edit)));
+    await this.writer.syncAsync();
     this.state = next;
     return next;
   }
