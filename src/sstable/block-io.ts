@@ -6,7 +6,7 @@
  *
  * A handle's `size` is the stored (possibly compressed) contents, without the trailer.
  */
-import { ErrCorruption } from '../api/errors.js';
+import { ErrCorruption, ErrIO } from '../api/errors.js';
 import { getU32, putU32 } from '../codec/bytes.js';
 import { checksum } from '../codec/checksum.js';
 import { Compression, snappyUncompress } from '../codec/compression.js';
@@ -40,11 +40,17 @@ export function sealBlock(buf: Uint8Array, pos: number, n: number, typeByte: num
 /**
  * Reads the block at `offset` with stored size `size`, verifies its checksum and type, and
  * returns its uncompressed contents (a fresh array the caller may cache). Throws ErrCorruption
- * with the file path and block offset on any damage; file-system errors pass through.
+ * with the file path and block offset on any damage, and ErrIO if the read itself fails.
  */
 export function readBlock(file: FileHandle, offset: number, size: number, type: BlockType): Uint8Array {
   const buf = new Uint8Array(size + BlockTrailer.bytes);
-  const n = file.readAt(buf, offset);
+  let n: number;
+  try {
+    n = file.readAt(buf, offset);
+  } catch (e) {
+    // A read that fails (EIO) reaches the caller as a SettError naming the block, not raw.
+    throw new ErrIO(`reading the table ${blockTypeName(type)} block at offset ${offset} of ${file.path} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
   if (n !== buf.length) throw corrupt(file, offset, type, `block of ${size} bytes runs past the end of the file`);
   const stored = getU32(buf, size + BlockTrailer.checksum);
   const actual = checksum(buf.subarray(0, size + 1));

@@ -48,8 +48,8 @@ function record(o: Outcome): void {
   if (!o.ok) console.log(`      ${(o.error ?? '').split('\n').join('\n      ')}`);
 }
 
-async function timed(name: string, fn: () => Promise<void>, timeoutMs = 90_000): Promise<void> {
-  if (!wanted(name)) return;
+async function timed(name: string, fn: () => Promise<void>, timeoutMs = 90_000, always = false): Promise<void> {
+  if (!always && !wanted(name)) return;
   const t0 = performance.now();
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -85,17 +85,17 @@ async function buildAll(outDir: string): Promise<void> {
     logLevel: 'error',
   });
   await bundleWorker(join(outDir, 'sett-worker.js'));
-  writeFileSync(join(outDir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>sett browser tests</title><script type="module" src="./tests.js"></script><body>sett browser tests</body>\n');
+  writeFileSync(join(outDir, 'index.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>sett browser tests</title><script type="module" src="./tests.js"></script><body>sett browser tests</body>\n');
   await buildDemo(join(outDir, 'demo'));
 }
 
-async function openTestPage(ctx: BrowserContext, url: string): Promise<Page> {
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
+async function openTestPage(ctx: BrowserContext, url: string, tab?: Page, hash?: string): Promise<Page> {
+  const page = tab ?? ctx.pages()[0] ?? (await ctx.newPage());
   page.on('pageerror', (e) => console.log(`      [page error] ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error' && !m.text().includes('favicon')) console.log(`      [console] ${m.text()}`);
   });
-  await page.goto(`${url}/index.html?seed=${seed}`);
+  await page.goto(`${url}/index.html?seed=${seed}${hash === undefined ? '' : `#${hash}`}`);
   await page.waitForFunction(() => (globalThis as unknown as { settTests?: unknown }).settTests !== undefined);
   return page;
 }
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
       buildOk = false;
       throw e;
     }
-  });
+  }, 60_000, true);
   if (!buildOk) return finish(outDir, profilesDir);
   const server = await serveStatic(outDir);
   let profileCount = 0;

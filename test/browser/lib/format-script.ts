@@ -3,16 +3,19 @@
  * Chromium (OPFS) run it with the same options and must produce the same bytes in every file
  * (WAL, tables, manifest, CURRENT), and each side must read the other's files back.
  *
- * The script: 400 keys in batches of 20, a delete of every seventh key, a flush, 40 overwrites
- * left in the WAL (not flushed), close. Tiny memtables (4 KiB) and blocks (64 B) so there are
- * several tables and rotations; snappy compression on.
+ * The script: 400 keys in batches of 20, a flush, a delete of every seventh key, a flush, a
+ * compaction of everything (flatten), 40 overwrites left in the WAL (not flushed), close. Every
+ * flush and compaction is asked for explicitly (the memtable is large enough never to fill, and
+ * automatic compaction is off), so the files and their numbers do not depend on timing. Tiny
+ * blocks (64 B) and a restart point every 2 keys, snappy compression on.
  */
 import type { DB } from '../../../src/api/db.js';
 import type { Options } from '../../../src/api/options.js';
 import type { FileSystem } from '../../../src/fs/types.js';
 
 export const FORMAT_OPTIONS = {
-  memtableSize: 4096,
+  memtableSize: 256 * 1024,
+  disableAutoCompaction: true,
   blockSize: 64,
   blockRestartInterval: 2,
   valueBytesMax: 512,
@@ -46,8 +49,10 @@ export async function runFormatScript(open: (o: Options) => Promise<DB>, fs: Fil
     for (let i = b * 20; i < b * 20 + 20; i++) batch.put(formatKey(i), formatValue(i, 0));
     await batch.write();
   }
+  await db.flush();
   for (let i = 0; i < 400; i += 7) await db.delete(formatKey(i));
   await db.flush();
+  await db.flatten();
   for (let i = 3; i < 400; i += 10) await db.put(formatKey(i), formatValue(i, 1));
   await db.close();
 }

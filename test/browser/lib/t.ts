@@ -103,7 +103,9 @@ export interface RunResult {
 function describeError(e: unknown): string {
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
-    return `${e.name}${code === undefined ? '' : ` [${String(code)}]`}: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 8).join('\n')}`;
+    const head = `${e.name}: ${e.message}`;
+    const stack = (e.stack ?? '').startsWith(head) ? (e.stack ?? '').slice(head.length) : `\n${(e.stack ?? '').split('\n').slice(1).join('\n')}`;
+    return `${e.name}${code === undefined ? '' : ` [${String(code)}]`}: ${e.message}${stack.split('\n').slice(0, 8).join('\n')}`;
   }
   return String(e);
 }
@@ -140,7 +142,7 @@ const waiting = new Map<number, (r: RunResult) => void>();
 
 function workerRun(kind: 'test' | 'procedure', name: string, args: unknown): Promise<RunResult> {
   if (testWorker === undefined) {
-    testWorker = new Worker(new URL(import.meta.url), { type: 'module', name: 'sett tests' });
+    testWorker = new Worker(new URL(`${import.meta.url.split('?')[0]!}${location.search}`), { type: 'module', name: 'sett tests' });
     testWorker.onmessage = (e: MessageEvent) => {
       const { seq: s, result } = e.data as { seq: number; result: RunResult };
       waiting.get(s)?.(result);
@@ -198,6 +200,17 @@ export function startRuntime(): void {
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b));
+
+/** A query parameter of the test page (the test worker gets the page's query too). */
+export function param(name: string): string | undefined {
+  return new URLSearchParams(location.search).get(name) ?? undefined;
+}
+
+/** The run's base seed (run.ts passes it as ?seed=). */
+export function baseSeed(): number {
+  const s = Number(param('seed'));
+  return Number.isInteger(s) ? s : 1;
+}
 
 /** A directory name unique to this run, so tests never see each other's (or old) files. */
 export function uniqueDir(prefix: string): string {
