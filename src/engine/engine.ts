@@ -72,6 +72,7 @@ export class Engine {
     lastVersion: number;
     nextFileNumber: number;
     runner?: CompactionRunner;
+    removals: Set<Promise<void>>;
   }) {
     this.config = init.config;
     this.fs = init.fs;
@@ -90,7 +91,11 @@ export class Engine {
     this.flusher = new Flusher(this);
     this.compactor = new Compactor(this);
     this.runner = init.runner ?? inlineRunner;
+    this.removals = init.removals;
   }
+
+  /** Deletions of obsolete table files still in flight (close() waits for them). */
+  readonly removals: Set<Promise<void>>;
 
   /**
    * Runs `fn` with the manifest, after every earlier manifest operation. Apply an edit and
@@ -256,6 +261,8 @@ export class Engine {
     this.manifest?.close();
     this.version.unref();
     for (const level of this.version.levels) for (const t of level) if (t.refs === 0) t.reader.close();
+    // Obsolete tables still being deleted: finish, so the directory is settled when close resolves.
+    while (this.removals.size > 0) await Promise.all([...this.removals]);
     await this.lock?.release();
     if (error !== undefined) throw this.fail(error, 'syncing the WAL at close failed');
   }

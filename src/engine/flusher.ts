@@ -35,7 +35,15 @@ export function tableOptions(e: Engine): TableOptions {
 }
 
 /** Opens a reader for a table file and wraps it in a handle whose death removes the file. */
-export async function openTable(e: { fs: FileSystem; dir: string; cache: BlockCache }, info: TableInfo): Promise<TableHandle> {
+/** What opening a table needs; `removals` collects deletions of obsolete tables so close() can wait for them. */
+export interface TableContext {
+  fs: FileSystem;
+  dir: string;
+  cache: BlockCache;
+  removals: Set<Promise<void>>;
+}
+
+export async function openTable(e: TableContext, info: TableInfo): Promise<TableHandle> {
   const path = tablePath(e.dir, info.fileNumber);
   const file = await e.fs.open(path, { readOnly: true });
   let reader: TableReader;
@@ -48,7 +56,11 @@ export async function openTable(e: { fs: FileSystem; dir: string; cache: BlockCa
   return new TableHandle(info, reader, (t) => {
     t.reader.close();
     e.cache.evictFile(t.info.fileNumber);
-    void e.fs.remove(tablePath(e.dir, t.info.fileNumber)).catch(() => undefined);
+    const removal: Promise<void> = e.fs
+      .remove(tablePath(e.dir, t.info.fileNumber))
+      .catch(() => undefined)
+      .finally(() => e.removals.delete(removal));
+    e.removals.add(removal);
   });
 }
 

@@ -198,6 +198,7 @@ async function openLocked(config: Config, fs: FileSystem, dir: string, lock: Dir
   }
 
   const cache = new BlockCache(config.blockCacheSize);
+  const removals = new Set<Promise<void>>();
   // Tables: every listed one must exist.
   const onDisk = new Set(names);
   const levels: TableHandle[][] = [];
@@ -206,7 +207,7 @@ async function openLocked(config: Config, fs: FileSystem, dir: string, lock: Dir
     for (const info of tables) {
       const name = tablePath(dir, info.fileNumber);
       if (!onDisk.has(name.slice(name.lastIndexOf('/') + 1))) throw new ErrCorruption(`table ${info.fileNumber} is listed in the manifest but missing`, { file: name });
-      const handle = await openTable({ fs, dir, cache }, info);
+      const handle = await openTable({ fs, dir, cache, removals }, info);
       opened.push(handle);
       handles.push(handle);
     }
@@ -297,6 +298,7 @@ async function openLocked(config: Config, fs: FileSystem, dir: string, lock: Dir
     version: new Version(levels),
     lastVersion,
     nextFileNumber,
+    removals,
     ...(runner === undefined ? {} : { runner }),
   });
   engine.flusher.schedule();
