@@ -8,7 +8,7 @@ import { isDeadValue, nowSeconds, userValueOf } from '../engine/db-iterator.js';
 import type { Engine } from '../engine/engine.js';
 import { BatchRep } from '../wal/batch.js';
 import { Batch } from './batch.js';
-import { ErrKeyNotFound, ErrReadOnly, ErrStoreClosed } from './errors.js';
+import { ErrConflict, ErrKeyNotFound, ErrReadOnly, ErrStoreClosed } from './errors.js';
 import { boundBytes, type Bytes, keyBytes, valueBytes } from './input.js';
 import { boundsOf, DBIterator, limitOf } from './iterator.js';
 import type { KVStore, RangeOptions, WriteOptions } from './kvstore.js';
@@ -17,6 +17,11 @@ import type { Snapshot } from './snapshot.js';
 import { Snapshot as SnapshotImpl } from './snapshot.js';
 import { type DBStats, statsOf } from './stats.js';
 import { type VerifyReport, verifyEngine } from '../engine/verify.js';
+import { Oracle } from '../txn/oracle.js';
+import { Txn, type TxnOptions } from '../txn/txn.js';
+import { Sequence } from '../txn/sequence.js';
+import { collectVersions, type VersionEntry, type VersionsOptions } from '../txn/versions.js';
+import { type Change, type SubscribeOptions, type Subscription, SubscriptionHub } from '../txn/subscribe.js';
 
 export interface ReadOptions {
   /** Read as of this snapshot instead of the newest data. */
@@ -25,14 +30,28 @@ export interface ReadOptions {
 
 export interface IteratorOptions extends RangeOptions, ReadOptions {}
 
+export interface UpdateOptions extends WriteOptions {
+  /**
+   * How many times to run `fn` again after an ErrConflict (default 0: none). Each retry is a new
+   * transaction at a new read version, after a random pause of up to min(2^attempt, 64) ms;
+   * after the last one the ErrConflict is thrown. `fn` must be safe to run more than once.
+   */
+  retries?: number;
+}
+
 export type BatchOp = { type: 'put'; key: Bytes; value: Bytes } | { type: 'del'; key: Bytes };
 
 export class DB implements KVStore {
   private readonly engine: Engine;
+  /** Read and commit versions of transactions; sees every write from the start (src/txn/oracle.ts). */
+  private readonly oracle: Oracle;
+  private readonly subscriptions: SubscriptionHub;
 
   /** @internal Use `open()`. */
   constructor(engine: Engine) {
     this.engine = engine;
+    this.oracle = new Oracle(engine);
+    this.subscriptions = new SubscriptionHub(engine);
   }
 
   get config(): Config {
@@ -163,6 +182,14 @@ export class DB implements KVStore {
     return new DBIterator(this.engine.newIterator(rv, bounds, options.reverse === true, limit, options.keysOnly === true));
   }
 
+  /**
+   * Every stored version in the range (newest first within a key), deletes and expired entries
+   * included and marked; with `sinceVersion`, only later ones. Collected eagerly: bound it.
+   */
+  versions(options: VersionsOptions & ReadOptions = {}): VersionEntry[] {
+    return collectVersions(this.engine, this.readVersion(options), options);
+  }
+
   /** Keys only (values are not read or copied). */
   *keys(options: IteratorOptions = {}): Generator<Uint8Array> {
     const it = this.iterator({ ...options, keysOnly: true });
@@ -171,6 +198,72 @@ export class DB implements KVStore {
     } finally {
       it.closeSync();
     }
+  }
+
+  /**
+   * Starts a transaction reading at the current version. Commit it or roll it back: an open
+   * transaction pins its snapshot (compaction keeps what it can read).
+   */
+  transaction(options: TxnOptions = {}): Txn {
+    return new Txn(this.engine, this.oracle, options);
+  }
+
+  /**
+   * Runs `fn` in a read-write transaction and commits it; rolls back if `fn` throws. On
+   * ErrConflict runs it again, up to `options.retries` times (see UpdateOptions).
+   */
+  async update<T>(fn: (txn: Txn) => T | Promise<T>, options: UpdateOptions = {}): Promise<T> {
+    const retries = options.retries ?? 0;
+    if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`update: retries must be a non-negative integer, got ${retries}`);
+    const write: WriteOptions = options.sync === undefined ? {} : { sync: options.sync };
+    for (let attempt = 0; ; attempt++) {
+      const txn = this.transaction();
+      try {
+        const result = await fn(txn);
+        await txn.commit(write);
+        return result;
+      } catch (e) {
+        txn.rollback();
+        if (!(e instanceof ErrConflict) || attempt >= retries) throw e;
+      }
+      const pauseMs = Math.random() * Math.min(2 ** attempt, 64);
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }
+
+  /** Runs `fn` in a read-only transaction (a consistent view; never conflicts), then ends it. */
+  async view<T>(fn: (txn: Txn) => T | Promise<T>): Promise<T> {
+    const txn = this.transaction({ readOnly: true });
+    try {
+      return await fn(txn);
+    } finally {
+      txn.rollback();
+    }
+  }
+
+  /**
+   * A monotonically increasing number sequence stored under `key`, leased `bandwidth` numbers
+   * at a time (default 100). Call `release()` before close so the unused rest is not skipped.
+   */
+  sequence(key: Bytes, bandwidth = 100): Sequence {
+    this.engine.checkOpen();
+    return new Sequence(this, keyBytes(key, this.engine.config), bandwidth);
+  }
+
+  /**
+   * Calls `onChange` with the entries of every write published from now on whose key starts
+   * with one of `prefixes` (every key if the list is empty), one array per write, in version
+   * order, from a microtask. `close()` the subscription when done.
+   */
+  subscribe(prefixes: Bytes | readonly Bytes[], onChange: (changes: Change[]) => void, options: SubscribeOptions = {}): Subscription {
+    this.engine.checkOpen();
+    const list = Array.isArray(prefixes) ? (prefixes as readonly Bytes[]) : [prefixes as Bytes];
+    return this.subscriptions.add(list.map((p) => boundBytes(p, 'prefix')), onChange, options);
+  }
+
+  /** Transactions that failed with ErrConflict since open. */
+  get conflicts(): number {
+    return this.oracle.conflicts;
   }
 
   /** Pins the current version for consistent reads across calls. Release it when done. */

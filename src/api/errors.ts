@@ -20,6 +20,10 @@ export const ErrorCode = {
   IteratorClosed: 'ErrIteratorClosed',
   SnapshotReleased: 'ErrSnapshotReleased',
   IO: 'ErrIO',
+  Conflict: 'ErrConflict',
+  TxnTooBig: 'ErrTxnTooBig',
+  TxnDone: 'ErrTxnDone',
+  ReadOnlyTxn: 'ErrReadOnlyTxn',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -146,6 +150,38 @@ export class ErrSnapshotReleased extends SettError {
 export class ErrIO extends SettError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.IO, message, options);
+  }
+}
+
+/**
+ * A transaction could not commit: a key it read, or a key inside a range it iterated, was
+ * written by another commit after its read version. Nothing of it was written; run it again
+ * (`db.update` does, up to its `retries`).
+ */
+export class ErrConflict extends SettError {
+  constructor(message = 'transaction conflict: data it read was changed by a later commit; retry the transaction') {
+    super(ErrorCode.Conflict, message);
+  }
+}
+
+/** A write would take a transaction past its size limit; the write was not added, the rest can still commit. */
+export class ErrTxnTooBig extends SettError {
+  constructor(message: string) {
+    super(ErrorCode.TxnTooBig, message);
+  }
+}
+
+/** A transaction was used after commit() or rollback(). */
+export class ErrTxnDone extends SettError {
+  constructor(message = 'transaction was already committed or rolled back; start a new one') {
+    super(ErrorCode.TxnDone, message);
+  }
+}
+
+/** A write in a read-only transaction (`db.view`, or `transaction({ readOnly: true })`). */
+export class ErrReadOnlyTxn extends SettError {
+  constructor(message = 'write in a read-only transaction; use db.update() or transaction() without readOnly') {
+    super(ErrorCode.ReadOnlyTxn, message);
   }
 }
 

@@ -51,12 +51,15 @@ export function limitOf(o: RangeOptions): number {
   return o.limit;
 }
 
+/** What DBIterator drives: the engine's DBIter, or a transaction's merged iterator. */
+export type StepIter = Pick<DBIter, 'step' | 'key' | 'value' | 'close'>;
+
 export class DBIterator implements KVIterator, Iterable<Entry> {
-  private readonly iter: DBIter;
+  private readonly iter: StepIter;
   private closed = false;
 
   /** @internal */
-  constructor(iter: DBIter) {
+  constructor(iter: StepIter) {
     this.iter = iter;
   }
 

@@ -7,7 +7,14 @@
  *   sett dump sst FILE        every entry of a table, then its properties
  *   sett dump manifest FILE   every version edit
  *   sett stats DIR            open read-only and print the tree shape and counters
+ *   sett bank [--accounts N] [--concurrency C] [--seconds S] [--dir DIR] [--seed N] [--sync]
+ *                             the bank test (src/txn/bank.ts) on DIR (accounts already there
+ *                             are checked and kept), or on a temporary directory that is
+ *                             removed afterwards; exit code 1 if it fails
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fromUtf8, toHex } from '../codec/bytes.js';
 import { initChecksum } from '../codec/checksum.js';
@@ -21,6 +28,7 @@ import { visitBatchPayload } from '../wal/batch.js';
 import { LogKind } from '../wal/format.js';
 import { scanLog } from '../wal/record.js';
 import { open } from '../index.js';
+import { runBank } from '../txn/bank.js';
 
 const printable = (b: Uint8Array): string => {
   for (const c of b) if (c < 0x20 || c > 0x7e) return `0x${toHex(b)}`;
@@ -85,10 +93,57 @@ async function stats(dir: string): Promise<void> {
   await db.close();
 }
 
-const USAGE = 'usage: sett dump wal|sst|manifest FILE | sett stats DIR';
+function positiveInt(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`--${name} must be a positive integer, got ${v}`);
+  return n;
+}
+
+async function bank(values: Record<string, string | boolean | undefined>): Promise<void> {
+  const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const accounts = positiveInt(str('accounts'), 'accounts', 100);
+  const concurrency = positiveInt(str('concurrency'), 'concurrency', 16);
+  const seconds = positiveInt(str('seconds'), 'seconds', 10);
+  const seedArg = str('seed');
+  const given = str('dir');
+  const dir = given ?? (await mkdtemp(join(tmpdir(), 'sett-bank-')));
+  const db = await open({ path: dir, sync: values.sync === true });
+  try {
+    const f = await runBank(db, {
+      accounts,
+      concurrency,
+      seconds,
+      onStart: () => console.log('bank: running'),
+      ...(seedArg === undefined ? {} : { seed: positiveInt(seedArg, 'seed', 1) }),
+    });
+    console.log(`bank: ${f.accounts} accounts, ${f.concurrency} workers, seed ${f.seed}, ${(f.ms / 1000).toFixed(1)} s`);
+    console.log(`  transfers   ${f.transfers} (${Math.round((f.transfers * 1000) / f.ms)}/s)`);
+    console.log(`  conflicts   ${f.conflicts}`);
+    console.log(`  low balance ${f.insufficient}`);
+    console.log(`  checks      ${f.checks} (total ${f.total} every time)`);
+  } finally {
+    await db.close();
+    if (given === undefined) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const USAGE = 'usage: sett dump wal|sst|manifest FILE | sett stats DIR | sett bank [--accounts N] [--concurrency C] [--seconds S] [--dir DIR] [--seed N] [--sync]';
 
 async function main(argv: string[]): Promise<void> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      accounts: { type: 'string' },
+      concurrency: { type: 'string' },
+      seconds: { type: 'string' },
+      dir: { type: 'string' },
+      seed: { type: 'string' },
+      sync: { type: 'boolean' },
+    },
+  });
   await initChecksum();
   const [cmd, a, b] = positionals;
   if (cmd === 'dump' && b !== undefined) {
@@ -97,6 +152,7 @@ async function main(argv: string[]): Promise<void> {
     if (a === 'sst') return dumpTable(b);
   }
   if (cmd === 'stats' && a !== undefined) return stats(a);
+  if (cmd === 'bank' && a === undefined) return bank(values);
   console.error(USAGE);
   process.exitCode = 64;
 }

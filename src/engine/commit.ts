@@ -22,6 +22,8 @@ import type { Engine } from './engine.js';
 interface Pending {
   rep: BatchRep;
   sync: boolean;
+  /** Runs in the group's synchronous section before versions are assigned; an error drops this write. */
+  validate: (() => Error | undefined) | undefined;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -49,8 +51,33 @@ class MemtableApplier implements BatchVisitor {
   }
 }
 
+/** Hooks a transactional writer passes to `CommitQueue.write`. */
+export interface CommitHooks {
+  /**
+   * Called inside the group's synchronous section, right before this write gets its versions
+   * (after every earlier write of the group was accepted). Returning an error rejects this write
+   * alone: it is dropped from the group before the WAL append.
+   */
+  validate?: () => Error | undefined;
+}
+
+/**
+ * Sees every write the moment it is accepted into a group (versions first..last), before the
+ * WAL append: the transaction oracle records write sets here. The write may still fail later
+ * (append or fsync error); an observer must treat what it saw as "may have committed".
+ */
+export type AcceptObserver = (rep: BatchRep, firstVersion: number, lastVersion: number) => void;
+
 export class CommitQueue {
   private readonly engine: Engine;
+  /** Set by the transaction oracle (src/txn/oracle.ts). */
+  onAccept: AcceptObserver | undefined;
+  /**
+   * Sees every write once it is published (readable), in version order, inside the publishing
+   * synchronous section: must not throw and must not call back into the engine synchronously.
+   * Set by subscriptions (src/txn/subscribe.ts) while any exists.
+   */
+  onPublish: ((rep: BatchRep, firstVersion: number) => void) | undefined;
   private queue: Pending[] = [];
   private scheduled = false;
   private running: Promise<void> | undefined;
@@ -61,7 +88,7 @@ export class CommitQueue {
   }
 
   /** Validates state, then queues the batch; resolves once it is applied (and synced if asked). */
-  write(rep: BatchRep, sync: boolean): Promise<void> {
+  write(rep: BatchRep, sync: boolean, hooks?: CommitHooks): Promise<void> {
     const e = this.engine;
     if (e.closed) return Promise.reject(new ErrStoreClosed());
     if (e.config.readOnly) return Promise.reject(new ErrReadOnly());
@@ -73,7 +100,7 @@ export class CommitQueue {
       return Promise.reject(new ErrValueTooLarge(`batch of ${rep.count} entries (${rep.userBytes} bytes) is larger than one memtable can ever hold (${ARENA_BYTES_MAX} bytes); split it`));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rep, sync: sync || e.config.sync, resolve, reject });
+      this.queue.push({ rep, sync: sync || e.config.sync, validate: hooks?.validate, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         queueMicrotask(() => this.start());
@@ -145,10 +172,12 @@ export class CommitQueue {
    * blocking the event loop, so reads go on and the next writers gather into the next group
    * meanwhile; apply and publish happen together after it, in one synchronous step.
    */
-  private async commitGroup(group: Pending[]): Promise<void> {
+  private async commitGroup(all: Pending[]): Promise<void> {
     const e = this.engine;
     const wal = e.wal!;
     let version = e.lastVersion + 1;
+    const group = this.accept(all, version);
+    if (group.length === 0) return;
     let sync = false;
     let bytes = 0;
     for (const p of group) {
@@ -195,10 +224,49 @@ export class CommitQueue {
       e.stats.userBytes += p.rep.userBytes;
     }
     e.lastVersion = version - 1;
+    const publish = this.onPublish;
+    if (publish !== undefined) {
+      let v = e.lastVersion + 1;
+      for (const p of group) v -= p.rep.count;
+      for (const p of group) {
+        publish(p.rep, v);
+        v += p.rep.count;
+      }
+    }
     e.stats.writeBatches += group.length;
     e.stats.walGroups++;
     e.stats.walBytes += record.length;
     for (const p of group) p.resolve();
+  }
+
+  /**
+   * Validation and write-set observation, in one synchronous pass over the group in commit
+   * order: each transactional write is checked against everything accepted before it,
+   * including earlier writes of this same group. Returns the accepted writes.
+   */
+  private accept(group: Pending[], base: number): Pending[] {
+    const observe = this.onAccept;
+    let hasValidate = false;
+    for (const p of group) if (p.validate !== undefined) hasValidate = true;
+    if (!hasValidate && observe === undefined) return group;
+    const out: Pending[] = [];
+    let v = base;
+    for (const p of group) {
+      let err: Error | undefined;
+      try {
+        err = p.validate?.();
+      } catch (x) {
+        err = x instanceof Error ? x : new Error(String(x));
+      }
+      if (err !== undefined) {
+        p.reject(err);
+        continue;
+      }
+      observe?.(p.rep, v, v + p.rep.count - 1);
+      v += p.rep.count;
+      out.push(p);
+    }
+    return out;
   }
 
   /**

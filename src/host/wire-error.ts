@@ -5,7 +5,7 @@
  * FsError its code and path, TypeError and RangeError stay what they are, and the `cause` chain
  * comes along (a few levels deep). The worker's stack is kept, below the page's.
  */
-import { ErrorCode, SettError, ErrBatchWriteFailed, ErrCorruption, ErrInsufficientDiskSpace, ErrInvalidConfig, ErrInvalidKey, ErrInvalidValue, ErrIO, ErrIteratorClosed, ErrKeyNotFound, ErrLocked, ErrReadOnly, ErrSnapshotReleased, ErrStoreClosed, ErrStoreFailed, ErrValueTooLarge } from '../api/errors.js';
+import { ErrorCode, SettError, ErrBatchWriteFailed, ErrCorruption, ErrInsufficientDiskSpace, ErrInvalidConfig, ErrInvalidKey, ErrInvalidValue, ErrIO, ErrIteratorClosed, ErrKeyNotFound, ErrLocked, ErrReadOnly, ErrSnapshotReleased, ErrStoreClosed, ErrStoreFailed, ErrValueTooLarge, ErrConflict, ErrTxnTooBig, ErrTxnDone, ErrReadOnlyTxn } from '../api/errors.js';
 import { FsError, type FsErrorCode } from '../fs/types.js';
 
 export interface WireError {
@@ -58,6 +58,10 @@ const SETT_CLASSES: Readonly<Record<string, { prototype: SettError }>> = {
   [ErrorCode.IteratorClosed]: ErrIteratorClosed,
   [ErrorCode.SnapshotReleased]: ErrSnapshotReleased,
   [ErrorCode.IO]: ErrIO,
+  [ErrorCode.Conflict]: ErrConflict,
+  [ErrorCode.TxnTooBig]: ErrTxnTooBig,
+  [ErrorCode.TxnDone]: ErrTxnDone,
+  [ErrorCode.ReadOnlyTxn]: ErrReadOnlyTxn,
 };
 
 function define(target: object, fields: Record<string, unknown>): void {
