@@ -88,8 +88,9 @@ async function replayWal(fs: FileSystem, dir: string, number: number, config: Co
  * an older WAL is ErrCorruption instead of silently missing (possibly synced) writes:
  *  - the WAL the manifest names as holding the oldest unflushed writes (the log number) exists:
  *    a flush removes a WAL only after the edit that moves the log number past it is synced;
- *  - only the newest WAL may end in a torn record: a rotation syncs the old WAL before it
- *    starts the next, and a writer's open cuts and syncs the torn tails it replayed;
+ *  - only the newest WAL that holds writes may end in a torn record: a rotation syncs the old
+ *    WAL before it starts the next, and a writer's open cuts and syncs the torn tails it
+ *    replayed;
  *  - versions run on without a gap from one WAL to the next: every write takes the version
  *    after the last one written (if versions are ever allocated otherwise, change this check).
  */
@@ -101,8 +102,10 @@ function checkWalChain(dir: string, state: ManifestState, replayed: readonly Rep
   }
   let prev: ReplayedWal | undefined;
   for (const [i, r] of replayed.entries()) {
-    if (r.tornTail && i < replayed.length - 1) {
-      throw new ErrCorruption(`WAL ${r.number} ends in a torn record but a newer WAL follows it (an older WAL is always complete)`, { file: walPath(dir, r.number), offset: r.validEnd });
+    // A newer WAL without records may be left by a rotation that failed while creating it
+    // (the old WAL then stayed the active one): only a newer WAL holding writes counts.
+    if (r.tornTail && replayed.slice(i + 1).some((n) => n.minVersion !== 0)) {
+      throw new ErrCorruption(`WAL ${r.number} ends in a torn record but a newer WAL holds writes (an older WAL is always complete)`, { file: walPath(dir, r.number), offset: r.validEnd });
     }
     if (r.minVersion === 0) continue;
     if (prev !== undefined && r.minVersion !== prev.maxVersion + 1) {

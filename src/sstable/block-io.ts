@@ -44,13 +44,7 @@ export function sealBlock(buf: Uint8Array, pos: number, n: number, typeByte: num
  */
 export function readBlock(file: FileHandle, offset: number, size: number, type: BlockType): Uint8Array {
   const buf = new Uint8Array(size + BlockTrailer.bytes);
-  let n: number;
-  try {
-    n = file.readAt(buf, offset);
-  } catch (e) {
-    // A read that fails (EIO) reaches the caller as a SettError naming the block, not raw.
-    throw new ErrIO(`reading the table ${blockTypeName(type)} block at offset ${offset} of ${file.path} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-  }
+  const n = readTableBytes(file, buf, offset, `${blockTypeName(type)} block`);
   if (n !== buf.length) throw corrupt(file, offset, type, `block of ${size} bytes runs past the end of the file`);
   const stored = getU32(buf, size + BlockTrailer.checksum);
   const actual = checksum(buf.subarray(0, size + 1));
@@ -71,6 +65,15 @@ export function readBlock(file: FileHandle, offset: number, size: number, type: 
     }
   }
   throw corrupt(file, offset, type, `unknown compression id ${compression}`);
+}
+
+/** `file.readAt`, with a failed read (EIO) turned into ErrIO naming the file, offset and what was read. */
+export function readTableBytes(file: FileHandle, buf: Uint8Array, offset: number, what: string): number {
+  try {
+    return file.readAt(buf, offset);
+  } catch (e) {
+    throw new ErrIO(`reading the table ${what} at offset ${offset} of ${file.path} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
 }
 
 function corrupt(file: FileHandle, offset: number, type: BlockType, what: string, cause?: unknown): ErrCorruption {

@@ -7,6 +7,7 @@ import { ErrCorruption } from '../api/errors.js';
 import { getU32, getU64, putU32, putU64 } from '../codec/bytes.js';
 import { checksum } from '../codec/checksum.js';
 import type { FileHandle } from '../fs/types.js';
+import { readTableBytes } from './block-io.js';
 import { BlockTrailer, Footer, TABLE_FORMAT_VERSION, TABLE_MAGIC } from './format.js';
 
 export interface BlockHandle {
@@ -49,7 +50,7 @@ export function readFooter(file: FileHandle, fileSize: number): FooterData {
   }
   const at = fileSize - Footer.bytes;
   const buf = new Uint8Array(Footer.bytes);
-  if (file.readAt(buf, at) !== Footer.bytes) {
+  if (readTableBytes(file, buf, at, 'footer') !== Footer.bytes) {
     throw new ErrCorruption('table footer could not be read in full', { file: path, offset: at });
   }
   for (let i = 0; i < TABLE_MAGIC.length; i++) {

@@ -2,8 +2,8 @@
  * Appends records to one WAL file. The writer owns the file handle and its end offset.
  *
  * Failure handling: if a write throws part-way, the bytes after `offset` are unknown, so the
- * writer cuts the file back to the last good end before it reports the error. If even the cut
- * fails, the log is `broken` and the caller must stop writing to it (the store goes into its
+ * writer cuts the file back to the last good end, and syncs the cut, before it reports the
+ * error. If even the cut fails, the log is `broken` and the caller must stop writing to it (the store goes into its
  * failed state). A failed sync is never retried: after fsync fails the kernel may have dropped
  * the dirty pages, so "retry and pretend" would lie about durability.
  */
@@ -44,7 +44,7 @@ export class LogWriter {
     return LogWriter.create(file, LogKind.Wal, fileNumber);
   }
 
-  /** Appends framed record bytes. On failure cuts back to the previous end and rethrows. */
+  /** Appends framed record bytes. On failure cuts back (durably) to the previous end and rethrows. */
   append(bytes: Uint8Array): void {
     if (this.broken) throw new Error('log writer is broken');
     try {
@@ -52,6 +52,11 @@ export class LogWriter {
     } catch (e) {
       try {
         this.file.truncate(this.offset);
+        // Make the cut durable before the failure is reported: a part of the write that landed
+        // can hold whole records of a group's first writers, and a crash that kept them but not
+        // the cut would bring back writes their callers were told had failed.
+        this.file.sync();
+        this.unsyncedBytes = 0;
       } catch {
         this.broken = true;
       }

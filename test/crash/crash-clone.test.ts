@@ -40,6 +40,7 @@ import { Prng } from '../../src/fs/prng.js';
 import { open } from '../../src/index.js';
 import { TINY } from '../helpers/db.js';
 import { HookFileSystem } from '../helpers/hook-fs.js';
+import { figures } from '../helpers/figures.js';
 import { entriesHex, KVModel, showEntries, showOp, type WriteOp } from '../helpers/model.js';
 
 const PATH = '/db';
@@ -380,6 +381,8 @@ describe('crash clones: recovery keeps every synced write and a prefix of the re
       const show = (t: Tally): string =>
         `${t.recovered} crash points recovered (${t.quiescent} quiescent, ${t.inFlight} in flight, ${t.atFsOp} at fs operations; ${t.lostUnsynced} lost some unsynced writes)`;
       console.log(`crash test seed ${seed} (${name}): ${show(first)}; after a first crash and more writes: ${show(second)}`);
+      figures.add('seeds run', 1);
+      figures.add('crash points recovered', first.recovered + second.recovered);
       expect(first.recovered).toBeGreaterThan(100);
       expect(first.atFsOp).toBeGreaterThan(20);
       if (options.sync !== true) {

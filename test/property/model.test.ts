@@ -34,6 +34,7 @@ import { MemoryFileSystem } from '../../src/fs/memory.js';
 import { Prng } from '../../src/fs/prng.js';
 import { open } from '../../src/index.js';
 import { TINY } from '../helpers/db.js';
+import { figures } from '../helpers/figures.js';
 import { HookFileSystem } from '../helpers/hook-fs.js';
 import { entriesHex, KVModel, type RangeSpec, showEntries, showKey, showOp, showRange, showValue, type WriteOp } from '../helpers/model.js';
 
@@ -576,6 +577,8 @@ describe('model test: the engine agrees with a sorted map', () => {
       await runModel(c.options, c.runs, c.maxCommands);
       const { runs, commands, flushes, tablesMax } = coverage;
       console.log(`model test, ${c.name}: ${runs} runs, ${commands} commands, ${flushes} flushes, at most ${tablesMax} tables`);
+      figures.add('seeds run', runs);
+      figures.add('operations checked', commands);
       if (c.options.memtableSize !== undefined) expect(flushes, 'the tiny configuration should flush often').toBeGreaterThan(runs);
     });
   }
