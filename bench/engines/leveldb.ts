@@ -1,11 +1,8 @@
 /** LevelDB through classic-level (abstract-level API, native binding with prebuilt binaries). */
 import type { Engine, EngineFactory, OpenOptions } from './types.js';
 import { importPeer, packageVersion } from './version.js';
+import { type LevelIterator, scanLevel, seekLevel } from './abstract-level.js';
 
-interface LevelIterator {
-  nextv(size: number): Promise<[Buffer, Buffer][]>;
-  close(): Promise<void>;
-}
 
 interface ClassicLevel {
   open(): Promise<void>;
@@ -19,8 +16,6 @@ interface ClassicLevel {
 interface ClassicLevelModule {
   ClassicLevel: new (location: string, options: Record<string, unknown>) => ClassicLevel;
 }
-
-const SCAN_CHUNK = 1000;
 
 class LevelEngine implements Engine {
   constructor(private readonly db: ClassicLevel) {}
@@ -39,25 +34,12 @@ class LevelEngine implements Engine {
     return this.db.getSync(key);
   }
 
-  async scan(reverse: boolean): Promise<{ entries: number; bytes: number }> {
-    const it = this.db.iterator({ reverse });
-    let entries = 0;
-    let bytes = 0;
-    for (;;) {
-      const chunk = await it.nextv(SCAN_CHUNK);
-      if (chunk.length === 0) break;
-      for (const [k, v] of chunk) bytes += k.length + v.length;
-      entries += chunk.length;
-    }
-    await it.close();
-    return { entries, bytes };
+  scan(reverse: boolean): Promise<{ entries: number; bytes: number }> {
+    return scanLevel(this.db, reverse);
   }
 
-  async seek(key: Buffer, n: number): Promise<number> {
-    const it = this.db.iterator({ gte: key, limit: n });
-    const got = await it.nextv(n);
-    await it.close();
-    return got.length;
+  seek(key: Buffer, n: number): Promise<number> {
+    return seekLevel(this.db, key, n);
   }
 
   close(): Promise<void> {

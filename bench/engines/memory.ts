@@ -1,11 +1,8 @@
 /** memory-level: abstract-level over a red-black tree in memory, the in-memory reference. */
 import type { Engine, EngineFactory } from './types.js';
 import { importPeer, packageVersion } from './version.js';
+import { type LevelIterator, scanLevel, seekLevel } from './abstract-level.js';
 
-interface LevelIterator {
-  nextv(size: number): Promise<[Uint8Array, Uint8Array][]>;
-  close(): Promise<void>;
-}
 
 interface MemoryLevel {
   open(): Promise<void>;
@@ -39,25 +36,12 @@ class MemoryEngine implements Engine {
     return this.db.getSync(key);
   }
 
-  async scan(reverse: boolean): Promise<{ entries: number; bytes: number }> {
-    const it = this.db.iterator({ reverse });
-    let entries = 0;
-    let bytes = 0;
-    for (;;) {
-      const chunk = await it.nextv(1000);
-      if (chunk.length === 0) break;
-      for (const [k, v] of chunk) bytes += k.length + v.length;
-      entries += chunk.length;
-    }
-    await it.close();
-    return { entries, bytes };
+  scan(reverse: boolean): Promise<{ entries: number; bytes: number }> {
+    return scanLevel(this.db, reverse);
   }
 
-  async seek(key: Buffer, n: number): Promise<number> {
-    const it = this.db.iterator({ gte: key, limit: n });
-    const got = await it.nextv(n);
-    await it.close();
-    return got.length;
+  seek(key: Buffer, n: number): Promise<number> {
+    return seekLevel(this.db, key, n);
   }
 
   close(): Promise<void> {
