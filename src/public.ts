@@ -1,10 +1,10 @@
 /** Everything both entry points export (the platform-neutral public API). */
-export { DB, type ReadOptions, type IteratorOptions, type BatchOp } from './api/db.js';
+export { DB, type ReadOptions, type IteratorOptions, type AllVersionsOptions, type BatchOp } from './api/db.js';
 export { Batch } from './api/batch.js';
-export { Txn, TXN_MEMTABLE_SHARE, type TxnOptions, type TxnPutOptions } from './txn/txn.js';
-export type { UpdateOptions } from './api/db.js';
+export { Txn, TXN_MEMTABLE_SHARE, type TxnOptions, type TxnPutOptions, type TxnCommitOptions } from './txn/txn.js';
+export type { UpdateOptions, ViewOptions } from './api/db.js';
 export { Sequence } from './txn/sequence.js';
-export type { VersionEntry, VersionsOptions } from './txn/versions.js';
+export { VersionIterator, type VersionEntry, type VersionsOptions } from './txn/versions.js';
 export { Subscription, type Change, type SubscribeOptions } from './txn/subscribe.js';
 export { DBIterator } from './api/iterator.js';
 export { Snapshot } from './api/snapshot.js';

@@ -18,9 +18,10 @@ import { Snapshot as SnapshotImpl } from './snapshot.js';
 import { type DBStats, statsOf } from './stats.js';
 import { type VerifyReport, verifyEngine } from '../engine/verify.js';
 import { Oracle } from '../txn/oracle.js';
-import { Txn, type TxnOptions } from '../txn/txn.js';
+import { Txn, type TxnCommitOptions, type TxnOptions } from '../txn/txn.js';
+import { setDiscardVersion, versionArg } from '../txn/managed.js';
 import { Sequence } from '../txn/sequence.js';
-import { collectVersions, type VersionEntry, type VersionsOptions } from '../txn/versions.js';
+import { sinceOf, type VersionEntry, VersionIterator, type VersionsOptions } from '../txn/versions.js';
 import { type Change, type SubscribeOptions, type Subscription, SubscriptionHub } from '../txn/subscribe.js';
 
 export interface ReadOptions {
@@ -28,7 +29,18 @@ export interface ReadOptions {
   snapshot?: Snapshot;
 }
 
-export interface IteratorOptions extends RangeOptions, ReadOptions {}
+export interface IteratorOptions extends RangeOptions, ReadOptions {
+  /**
+   * Only keys whose newest version (at the read version) was written after this version, with
+   * that newest value; keys deleted since do not appear (use allVersions to see deletes).
+   */
+  sinceVersion?: number;
+}
+
+/** `db.iterator({ allVersions: true })`: every stored version, deletes included (src/txn/versions.ts). */
+export interface AllVersionsOptions extends VersionsOptions, ReadOptions {
+  allVersions: true;
+}
 
 export interface UpdateOptions extends WriteOptions {
   /**
@@ -37,6 +49,13 @@ export interface UpdateOptions extends WriteOptions {
    * after the last one the ErrConflict is thrown. `fn` must be safe to run more than once.
    */
   retries?: number;
+  /** Commit at this version (managed versions; see TxnCommitOptions). */
+  version?: number;
+}
+
+export interface ViewOptions {
+  /** Read at this version (managed versions; see TxnOptions). */
+  readVersion?: number;
 }
 
 export type BatchOp = { type: 'put'; key: Bytes; value: Bytes } | { type: 'del'; key: Bytes };
@@ -174,20 +193,24 @@ export class DB implements KVStore {
     }
   }
 
-  /** Iterates keys in order (or reverse) within bounds; see IteratorOptions. */
-  iterator(options: IteratorOptions = {}): DBIterator {
+  /**
+   * Iterates keys in order (or reverse) within bounds; see IteratorOptions. With
+   * `allVersions: true`, every stored version instead (VersionIterator).
+   */
+  iterator(options: AllVersionsOptions): VersionIterator;
+  iterator(options?: IteratorOptions & { allVersions?: false }): DBIterator;
+  iterator(options: (IteratorOptions & { allVersions?: boolean }) | AllVersionsOptions = {}): DBIterator | VersionIterator {
     const rv = this.readVersion(options);
+    if (options.allVersions === true) return new VersionIterator(this.engine, rv, options);
     const bounds = boundsOf(options);
     const limit = limitOf(options);
-    return new DBIterator(this.engine.newIterator(rv, bounds, options.reverse === true, limit, options.keysOnly === true));
+    const since = sinceOf(options);
+    return new DBIterator(this.engine.newIterator(rv, bounds, options.reverse === true, limit, options.keysOnly === true, since));
   }
 
-  /**
-   * Every stored version in the range (newest first within a key), deletes and expired entries
-   * included and marked; with `sinceVersion`, only later ones. Collected eagerly: bound it.
-   */
+  /** Every stored version in the range, collected: `iterator({ allVersions: true, ...options }).allSync()`. */
   versions(options: VersionsOptions & ReadOptions = {}): VersionEntry[] {
-    return collectVersions(this.engine, this.readVersion(options), options);
+    return this.iterator({ ...options, allVersions: true }).allSync();
   }
 
   /** Keys only (values are not read or copied). */
@@ -215,7 +238,9 @@ export class DB implements KVStore {
   async update<T>(fn: (txn: Txn) => T | Promise<T>, options: UpdateOptions = {}): Promise<T> {
     const retries = options.retries ?? 0;
     if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`update: retries must be a non-negative integer, got ${retries}`);
-    const write: WriteOptions = options.sync === undefined ? {} : { sync: options.sync };
+    const write: TxnCommitOptions = {};
+    if (options.sync !== undefined) write.sync = options.sync;
+    if (options.version !== undefined) write.version = options.version;
     for (let attempt = 0; ; attempt++) {
       const txn = this.transaction();
       try {
@@ -232,8 +257,8 @@ export class DB implements KVStore {
   }
 
   /** Runs `fn` in a read-only transaction (a consistent view; never conflicts), then ends it. */
-  async view<T>(fn: (txn: Txn) => T | Promise<T>): Promise<T> {
-    const txn = this.transaction({ readOnly: true });
+  async view<T>(fn: (txn: Txn) => T | Promise<T>, options: ViewOptions = {}): Promise<T> {
+    const txn = this.transaction({ readOnly: true, ...(options.readVersion === undefined ? {} : { readVersion: options.readVersion }) });
     try {
       return await fn(txn);
     } finally {
@@ -259,6 +284,24 @@ export class DB implements KVStore {
     this.engine.checkOpen();
     const list = Array.isArray(prefixes) ? (prefixes as readonly Bytes[]) : [prefixes as Bytes];
     return this.subscriptions.add(list.map((p) => boundBytes(p, 'prefix')), onChange, options);
+  }
+
+  /**
+   * Lets compaction collect history at or below `version` (managed versions: every version
+   * above it is kept for reads at a chosen readVersion). Persisted; it only grows and cannot
+   * pass `lastVersion` (ErrInvalidVersion). See src/txn/managed.ts.
+   */
+  setDiscardVersion(version: number): Promise<void> {
+    try {
+      return setDiscardVersion(this.engine, versionArg(version, 'setDiscardVersion: version'));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The discard version (undefined unless managed versions set one). */
+  get discardVersion(): number | undefined {
+    return this.engine.discardVersion;
   }
 
   /** Transactions that failed with ErrConflict since open. */

@@ -24,6 +24,7 @@ export const ErrorCode = {
   TxnTooBig: 'ErrTxnTooBig',
   TxnDone: 'ErrTxnDone',
   ReadOnlyTxn: 'ErrReadOnlyTxn',
+  InvalidVersion: 'ErrInvalidVersion',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -182,6 +183,17 @@ export class ErrTxnDone extends SettError {
 export class ErrReadOnlyTxn extends SettError {
   constructor(message = 'write in a read-only transaction; use db.update() or transaction() without readOnly') {
     super(ErrorCode.ReadOnlyTxn, message);
+  }
+}
+
+/**
+ * A managed version out of range: a commit version not above the last version written, a read
+ * version above it or below the history kept (the discard version), or a discard version that
+ * goes backwards or beyond the last version.
+ */
+export class ErrInvalidVersion extends SettError {
+  constructor(message: string) {
+    super(ErrorCode.InvalidVersion, message);
   }
 }
 

@@ -54,27 +54,31 @@ export function limitOf(o: RangeOptions): number {
 /** What DBIterator drives: the engine's DBIter, or a transaction's merged iterator. */
 export type StepIter = Pick<DBIter, 'step' | 'key' | 'value' | 'close'>;
 
-export class DBIterator implements KVIterator, Iterable<Entry> {
-  private readonly iter: StepIter;
+/**
+ * The iterator protocols (sync cursor, async, for...of, for await) over a stepping source;
+ * `current()` turns the source's position into what the caller gets.
+ */
+export abstract class Cursor<T, S extends { step(): boolean; close(): void }> implements Iterable<T>, AsyncIterable<T> {
+  protected readonly iter: S;
   private closed = false;
 
-  /** @internal */
-  constructor(iter: StepIter) {
+  protected constructor(iter: S) {
     this.iter = iter;
   }
 
+  protected abstract current(): T;
+
   /** Next entry, or undefined at the end (the iterator then closes itself). */
-  nextSync(): Entry | undefined {
+  nextSync(): T | undefined {
     if (this.closed) throw new ErrIteratorClosed();
-    const it = this.iter;
-    if (!it.step()) {
+    if (!this.iter.step()) {
       this.closed = true;
       return undefined;
     }
-    return [it.key, it.value ?? EMPTY];
+    return this.current();
   }
 
-  next(): Promise<Entry | undefined> {
+  next(): Promise<T | undefined> {
     try {
       return Promise.resolve(this.nextSync());
     } catch (e) {
@@ -82,13 +86,13 @@ export class DBIterator implements KVIterator, Iterable<Entry> {
     }
   }
 
-  allSync(): Entry[] {
-    const out: Entry[] = [];
+  allSync(): T[] {
+    const out: T[] = [];
     for (let e = this.nextSync(); e !== undefined; e = this.nextSync()) out.push(e);
     return out;
   }
 
-  all(): Promise<Entry[]> {
+  all(): Promise<T[]> {
     try {
       return Promise.resolve(this.allSync());
     } catch (e) {
@@ -107,29 +111,41 @@ export class DBIterator implements KVIterator, Iterable<Entry> {
     return Promise.resolve();
   }
 
-  [Symbol.iterator](): Iterator<Entry> {
+  [Symbol.iterator](): Iterator<T> {
     return {
-      next: (): IteratorResult<Entry> => {
+      next: (): IteratorResult<T> => {
         const e = this.closed ? undefined : this.nextSync();
         return e === undefined ? { done: true, value: undefined } : { done: false, value: e };
       },
-      return: (): IteratorResult<Entry> => {
+      return: (): IteratorResult<T> => {
         this.closeSync();
         return { done: true, value: undefined };
       },
     };
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Entry> {
+  [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
-      next: async (): Promise<IteratorResult<Entry>> => {
+      next: async (): Promise<IteratorResult<T>> => {
         const e = this.closed ? undefined : this.nextSync();
         return e === undefined ? { done: true, value: undefined } : { done: false, value: e };
       },
-      return: async (): Promise<IteratorResult<Entry>> => {
+      return: async (): Promise<IteratorResult<T>> => {
         this.closeSync();
         return { done: true, value: undefined };
       },
     };
+  }
+}
+
+/** Key/value entries at one read version. */
+export class DBIterator extends Cursor<Entry, StepIter> implements KVIterator {
+  /** @internal */
+  constructor(iter: StepIter) {
+    super(iter);
+  }
+
+  protected current(): Entry {
+    return [this.iter.key, this.iter.value ?? EMPTY];
   }
 }

@@ -4,6 +4,7 @@ import { DB } from './db.js';
 import { ErrInvalidConfig } from './errors.js';
 import { type Config, normalizeOptions, type Options } from './options.js';
 import type { CompactionRunner } from '../engine/compactor.js';
+import { enableManagedVersions } from '../txn/managed.js';
 
 /**
  * Opens (or creates) a database. `defaultFs` is the platform's file system, supplied by the
@@ -17,5 +18,14 @@ export async function openWith(
   const { config, fs } = normalizeOptions(options);
   const chosen = fs ?? defaultFs?.();
   if (chosen === undefined) throw new ErrInvalidConfig('option fs is required on this platform (e.g. a MemoryFileSystem or the OPFS backend)');
-  return new DB(await openEngine(config, chosen, runnerFor?.(config)));
+  const engine = await openEngine(config, chosen, runnerFor?.(config));
+  if (config.managedVersions) {
+    try {
+      await enableManagedVersions(engine);
+    } catch (e) {
+      await engine.close().catch(() => undefined);
+      throw e;
+    }
+  }
+  return new DB(engine);
 }

@@ -57,6 +57,12 @@ export interface Options {
   versionsToKeep?: number;
   /** Turn off automatic compaction (compactRange/flatten still work). Default false. */
   disableAutoCompaction?: boolean;
+  /**
+   * Managed versions: keep every version until `db.setDiscardVersion(v)` allows compaction to
+   * collect history at or below v (for callers with their own clock, e.g. a block height).
+   * Remembered by the store once set. Default false.
+   */
+  managedVersions?: boolean;
   /** Worker threads for compaction on Node (0 = run inline on the engine's thread). Default 1. */
   compactionWorkers?: number;
 }
@@ -84,6 +90,7 @@ export interface Config {
   readonly baseTableBytes: number;
   readonly versionsToKeep: number;
   readonly disableAutoCompaction: boolean;
+  readonly managedVersions: boolean;
   readonly compactionWorkers: number;
 }
 
@@ -109,6 +116,7 @@ export const DEFAULTS = {
   baseTableBytes: 2 * 1024 * 1024,
   versionsToKeep: 1,
   disableAutoCompaction: false,
+  managedVersions: false,
   compactionWorkers: 1,
 } as const;
 
@@ -181,6 +189,7 @@ export function normalizeOptions(options: unknown): { config: Config; fs: FileSy
     baseTableBytes: int(o, 'baseTableBytes', DEFAULTS.baseTableBytes, 1024, 1024 * 1024 * 1024),
     versionsToKeep: int(o, 'versionsToKeep', DEFAULTS.versionsToKeep, 1, 1_000_000),
     disableAutoCompaction: bool(o, 'disableAutoCompaction', DEFAULTS.disableAutoCompaction),
+    managedVersions: bool(o, 'managedVersions', DEFAULTS.managedVersions),
     compactionWorkers: int(o, 'compactionWorkers', DEFAULTS.compactionWorkers, 0, 16),
   };
   return { config: Object.freeze(config), fs };

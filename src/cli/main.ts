@@ -59,8 +59,9 @@ async function dumpLog(path: string, kind: LogKind): Promise<void> {
   for (const rec of scan.records) {
     const offset = rec.byteOffset - data.byteOffset;
     if (kind === LogKind.Wal) {
-      const { base, count } = visitBatchPayload(rec, { entry: (k, ver, v) => console.log(`  @${ver} ${printable(k)} ${describeValue(v)}`) }, { file: path, offset });
-      console.log(`batch at offset ${offset - 9}: versions ${base}..${base + count - 1}`);
+      const h = visitBatchPayload(rec, { entry: (k, ver, v) => console.log(`  @${ver} ${printable(k)} ${describeValue(v)}`) }, { file: path, offset });
+      const same = h.sameVersion ? ` (committed at one chosen version, after ${h.follows})` : '';
+      console.log(`batch at offset ${offset - 9}: versions ${h.base}..${h.last}${same}`);
     } else {
       const e = decodeEdit(rec, { file: path, offset });
       console.log(`edit at offset ${offset - 9}: ${JSON.stringify({ logNumber: e.logNumber, nextFileNumber: e.nextFileNumber, lastVersion: e.lastVersion, deleted: e.deleted })}`);

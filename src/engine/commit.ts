@@ -11,7 +11,7 @@
  * the store stays writable (e.g. after ENOSPC). A failed fsync, or an append that could not be
  * cut back, fails the store: after that nothing can be promised about what is on disk.
  */
-import { ErrInsufficientDiskSpace, ErrIO, ErrReadOnly, ErrStoreClosed, ErrValueTooLarge, SettError } from '../api/errors.js';
+import { ErrInsufficientDiskSpace, ErrInvalidVersion, ErrIO, ErrReadOnly, ErrStoreClosed, ErrValueTooLarge, SettError } from '../api/errors.js';
 import { isFsError } from '../fs/types.js';
 import { walPath } from '../manifest/filenames.js';
 import { ARENA_BYTES_MAX, Memtable } from '../memtable/index.js';
@@ -24,6 +24,10 @@ interface Pending {
   sync: boolean;
   /** Runs in the group's synchronous section before versions are assigned; an error drops this write. */
   validate: (() => Error | undefined) | undefined;
+  /** Caller-chosen commit version (rep.sameVersion), or undefined for the next free ones. */
+  at: number | undefined;
+  /** First version of this write, assigned when its group is accepted. */
+  base: number;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -59,6 +63,11 @@ export interface CommitHooks {
    * alone: it is dropped from the group before the WAL append.
    */
   validate?: () => Error | undefined;
+  /**
+   * Commit at this version (a SAME_VERSION batch: managed versions). It must be above every
+   * version written before it, or the write is rejected with ErrInvalidVersion.
+   */
+  version?: number;
 }
 
 /**
@@ -100,7 +109,7 @@ export class CommitQueue {
       return Promise.reject(new ErrValueTooLarge(`batch of ${rep.count} entries (${rep.userBytes} bytes) is larger than one memtable can ever hold (${ARENA_BYTES_MAX} bytes); split it`));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rep, sync: sync || e.config.sync, validate: hooks?.validate, resolve, reject });
+      this.queue.push({ rep, sync: sync || e.config.sync, validate: hooks?.validate, at: hooks?.version, base: 0, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         queueMicrotask(() => this.start());
@@ -175,8 +184,7 @@ export class CommitQueue {
   private async commitGroup(all: Pending[]): Promise<void> {
     const e = this.engine;
     const wal = e.wal!;
-    let version = e.lastVersion + 1;
-    const group = this.accept(all, version);
+    const group = this.accept(all, e.lastVersion);
     if (group.length === 0) return;
     let sync = false;
     let bytes = 0;
@@ -185,17 +193,17 @@ export class CommitQueue {
       bytes += p.rep.length;
     }
     let record: Uint8Array;
+    let follows = e.lastVersion;
     if (group.length === 1) {
-      record = group[0]!.rep.frame(version);
+      record = group[0]!.rep.frame(group[0]!.base, follows);
     } else {
       record = new Uint8Array(bytes);
       let pos = 0;
-      let v = version;
       for (const p of group) {
-        const r = p.rep.frame(v);
+        const r = p.rep.frame(p.base, follows);
         record.set(r, pos);
         pos += r.length;
-        v += p.rep.count;
+        follows = p.rep.lastVersion(p.base);
       }
     }
     try {
@@ -218,21 +226,14 @@ export class CommitQueue {
     const applier = this.applier;
     applier.mem = e.active.mem;
     for (const p of group) {
-      visitBatchRep(p.rep, version, applier);
-      version += p.rep.count;
+      visitBatchRep(p.rep, p.base, applier);
       e.stats.writes += p.rep.count;
       e.stats.userBytes += p.rep.userBytes;
     }
-    e.lastVersion = version - 1;
+    const last = group[group.length - 1]!;
+    e.lastVersion = last.rep.lastVersion(last.base);
     const publish = this.onPublish;
-    if (publish !== undefined) {
-      let v = e.lastVersion + 1;
-      for (const p of group) v -= p.rep.count;
-      for (const p of group) {
-        publish(p.rep, v);
-        v += p.rep.count;
-      }
-    }
+    if (publish !== undefined) for (const p of group) publish(p.rep, p.base);
     e.stats.writeBatches += group.length;
     e.stats.walGroups++;
     e.stats.walBytes += record.length;
@@ -240,21 +241,21 @@ export class CommitQueue {
   }
 
   /**
-   * Validation and write-set observation, in one synchronous pass over the group in commit
-   * order: each transactional write is checked against everything accepted before it,
-   * including earlier writes of this same group. Returns the accepted writes.
+   * Versions, validation and write-set observation, in one synchronous pass over the group in
+   * commit order: each write gets its versions after `last` (or its chosen one), and each
+   * transactional write is checked against everything accepted before it, including earlier
+   * writes of this same group. Returns the accepted writes.
    */
-  private accept(group: Pending[], base: number): Pending[] {
+  private accept(group: Pending[], last: number): Pending[] {
     const observe = this.onAccept;
-    let hasValidate = false;
-    for (const p of group) if (p.validate !== undefined) hasValidate = true;
-    if (!hasValidate && observe === undefined) return group;
     const out: Pending[] = [];
-    let v = base;
     for (const p of group) {
       let err: Error | undefined;
+      if (p.at !== undefined && p.at <= last) {
+        err = new ErrInvalidVersion(`commit version ${p.at} is not above the last version written (${last}); managed versions must increase`);
+      }
       try {
-        err = p.validate?.();
+        err ??= p.validate?.();
       } catch (x) {
         err = x instanceof Error ? x : new Error(String(x));
       }
@@ -262,8 +263,9 @@ export class CommitQueue {
         p.reject(err);
         continue;
       }
-      observe?.(p.rep, v, v + p.rep.count - 1);
-      v += p.rep.count;
+      p.base = p.at ?? last + 1;
+      last = p.rep.lastVersion(p.base);
+      observe?.(p.rep, p.base, last);
       out.push(p);
     }
     return out;

@@ -190,7 +190,7 @@ export class Compactor {
       outputNumbers,
       outputLevel: plan.outputLevel,
       targetTableBytes: plan.targetTableBytes,
-      discardVersion: e.oldestSnapshot(),
+      discardVersion: e.takeGcFloor(),
       versionsToKeep: e.config.versionsToKeep,
       nowSeconds: nowSeconds(),
       deeperRanges,

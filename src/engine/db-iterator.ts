@@ -54,6 +54,8 @@ export class DBIter {
   private readonly reverse: boolean;
   private readonly keysOnly: boolean;
   private readonly now: number;
+  /** Only keys whose visible version is above this (0: all). */
+  private readonly since: number;
   private remaining: number;
   private started = false;
   private done = false;
@@ -64,8 +66,9 @@ export class DBIter {
   key: Uint8Array = new Uint8Array(0);
   value: Uint8Array | undefined = undefined;
 
-  constructor(inner: InternalIterator, readVersion: number, bounds: Bounds, reverse: boolean, limit: number, keysOnly: boolean, onClose: () => void) {
+  constructor(inner: InternalIterator, readVersion: number, bounds: Bounds, reverse: boolean, limit: number, keysOnly: boolean, onClose: () => void, since = 0) {
     this.inner = inner;
+    this.since = since;
     this.readVersion = readVersion;
     this.bounds = bounds;
     this.reverse = reverse;
@@ -136,12 +139,13 @@ export class DBIter {
         continue;
       }
       if (this.beyondUpper(ik, ulen)) return false;
-      if (readTrailer(ik, ulen) > this.readVersion || this.belowLower(ik, ulen)) {
+      const version = readTrailer(ik, ulen);
+      if (version > this.readVersion || this.belowLower(ik, ulen)) {
         inner.next();
         continue;
       }
       const v = inner.value();
-      if (isDeadValue(v, this.now)) {
+      if (version <= this.since || isDeadValue(v, this.now)) {
         skip = ik.slice(0, ulen);
         inner.next();
         continue;
@@ -158,6 +162,7 @@ export class DBIter {
     for (;;) {
       let saved: Uint8Array | undefined;
       let savedValue: Uint8Array | undefined;
+      let savedVersion = 0;
       while (inner.valid()) {
         const ik = inner.key();
         const ulen = ik.length - TRAILER_BYTES;
@@ -170,14 +175,16 @@ export class DBIter {
             continue;
           }
         }
-        if (readTrailer(ik, ulen) <= this.readVersion) {
+        const version = readTrailer(ik, ulen);
+        if (version <= this.readVersion) {
           if (saved === undefined) saved = ik.slice(0, ulen);
           savedValue = inner.value().slice();
+          savedVersion = version;
         }
         inner.prev();
       }
       if (saved === undefined || savedValue === undefined) return false;
-      if (isDeadValue(savedValue, this.now)) continue;
+      if (savedVersion <= this.since || isDeadValue(savedValue, this.now)) continue;
       this.key = saved;
       this.value = this.keysOnly ? undefined : userValueOf(savedValue);
       return true;

@@ -52,8 +52,19 @@ export class Engine {
   private manifestTail: Promise<unknown> = Promise.resolve();
   /** Open snapshots: version → count. */
   readonly snapshots = new Map<number, number>();
+  /**
+   * Compaction keeps every version above this (managed versions, persisted in the manifest);
+   * undefined: only what open snapshots can read is kept.
+   */
+  discardVersion: number | undefined;
+  /**
+   * Reads at a version below this may miss history compaction already dropped: the highest
+   * floor any compaction of this process used (at open: the discard version, else the last
+   * version, since an earlier process may have compacted up to it).
+   */
+  historyFloor: number;
   /** Open iterators; close() closes them, so that the tables they pin are released. */
-  readonly iterators = new Set<DBIter>();
+  readonly iterators = new Set<{ abort(): void }>();
 
   get openIterators(): number {
     return this.iterators.size;
@@ -86,6 +97,8 @@ export class Engine {
     this.version = init.version;
     this.version.ref();
     this.lastVersion = init.lastVersion;
+    this.discardVersion = init.manifest?.state.discardVersion;
+    this.historyFloor = this.discardVersion ?? init.lastVersion;
     this.nextFileNumber = init.nextFileNumber;
     this.commits = new CommitQueue(this);
     this.flusher = new Flusher(this);
@@ -205,18 +218,27 @@ export class Engine {
     };
   }
 
-  newIterator(readVersion: number, bounds: Bounds, reverse: boolean, limit: number, keysOnly: boolean): DBIter {
+  newIterator(readVersion: number, bounds: Bounds, reverse: boolean, limit: number, keysOnly: boolean, since = 0): DBIter {
     const { iter, release } = this.internalIterator();
-    const it = new DBIter(iter, readVersion, bounds, reverse, limit, keysOnly, () => {
-      this.iterators.delete(it);
-      release();
-    });
+    const it = new DBIter(
+      iter,
+      readVersion,
+      bounds,
+      reverse,
+      limit,
+      keysOnly,
+      () => {
+        this.iterators.delete(it);
+        release();
+      },
+      since,
+    );
     this.iterators.add(it);
     return it;
   }
 
-  acquireSnapshot(): number {
-    const v = this.lastVersion;
+  /** Pins a read version (default: the newest) so compaction keeps what it can read. */
+  acquireSnapshot(v = this.lastVersion): number {
     this.snapshots.set(v, (this.snapshots.get(v) ?? 0) + 1);
     return v;
   }
@@ -233,6 +255,16 @@ export class Engine {
     let min = this.lastVersion;
     for (const v of this.snapshots.keys()) if (v < min) min = v;
     return min;
+  }
+
+  /**
+   * The version a compaction starting now may collect history below: the oldest open snapshot,
+   * or the discard version if lower. Raises historyFloor, so no read starts below it later.
+   */
+  takeGcFloor(): number {
+    const floor = Math.min(this.oldestSnapshot(), this.discardVersion ?? Infinity);
+    if (floor > this.historyFloor) this.historyFloor = floor;
+    return floor;
   }
 
   /**

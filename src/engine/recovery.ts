@@ -24,7 +24,7 @@ import { loadManifest, Manifest, readCurrent } from '../manifest/manifest.js';
 import { emptyState, liveTableNumbers, type ManifestState } from '../manifest/state.js';
 import { Memtable } from '../memtable/index.js';
 import { BlockCache } from '../sstable/index.js';
-import { visitBatchPayload } from '../wal/batch.js';
+import { batchPayloadCount, visitBatchPayload } from '../wal/batch.js';
 import { LogKind } from '../wal/format.js';
 import { scanLog } from '../wal/record.js';
 import { LogWriter } from '../wal/writer.js';
@@ -44,6 +44,8 @@ interface ReplayedWal {
   /** Versions of the first and last entry (0 for a WAL without records). */
   minVersion: number;
   maxVersion: number;
+  /** Last version written before this WAL's first entry. */
+  startsAfter: number;
 }
 
 async function replayWal(fs: FileSystem, dir: string, number: number, config: Config): Promise<ReplayedWal> {
@@ -60,11 +62,8 @@ async function replayWal(fs: FileSystem, dir: string, number: number, config: Co
   // Size the arena for everything the log holds (it may exceed memtableSize if the option shrank).
   const overhead = Memtable.entrySize(8, 0);
   let need = 0;
-  const counts: number[] = [];
   for (const rec of scan.records) {
-    const count = rec.length >= 12 ? (rec[8]! | (rec[9]! << 8) | (rec[10]! << 16) | (rec[11]! << 24)) >>> 0 : 0;
-    counts.push(count);
-    need += rec.length + count * overhead;
+    need += rec.length + batchPayloadCount(rec) * overhead;
   }
   const mem = new Memtable(Math.max(config.memtableSize, need + 4096));
   let maxVersion = 0;
@@ -76,11 +75,13 @@ async function replayWal(fs: FileSystem, dir: string, number: number, config: Co
       if (minVersion === 0 || version < minVersion) minVersion = version;
     },
   };
+  let startsAfter = -1;
   for (const rec of scan.records) {
     const offset = rec.byteOffset - data.byteOffset;
-    visitBatchPayload(rec, visitor, { file: path, offset });
+    const h = visitBatchPayload(rec, visitor, { file: path, offset });
+    if (startsAfter < 0 && h.count > 0) startsAfter = h.follows;
   }
-  return { number, mem, validEnd: scan.validEnd, tornTail: scan.tornTail, minVersion, maxVersion };
+  return { number, mem, validEnd: scan.validEnd, tornTail: scan.tornTail, minVersion, maxVersion, startsAfter: Math.max(startsAfter, 0) };
 }
 
 /**
@@ -92,7 +93,8 @@ async function replayWal(fs: FileSystem, dir: string, number: number, config: Co
  *    WAL before it starts the next, and a writer's open cuts and syncs the torn tails it
  *    replayed;
  *  - versions run on without a gap from one WAL to the next: every write takes the version
- *    after the last one written (if versions are ever allocated otherwise, change this check).
+ *    after the last one written, or (a commit at a caller-chosen version) records in its header
+ *    the last version written before it.
  */
 function checkWalChain(dir: string, state: ManifestState, replayed: readonly ReplayedWal[]): void {
   if (state.logNumber > 0 && replayed[0]?.number !== state.logNumber) {
@@ -108,8 +110,8 @@ function checkWalChain(dir: string, state: ManifestState, replayed: readonly Rep
       throw new ErrCorruption(`WAL ${r.number} ends in a torn record but a newer WAL holds writes (an older WAL is always complete)`, { file: walPath(dir, r.number), offset: r.validEnd });
     }
     if (r.minVersion === 0) continue;
-    if (prev !== undefined && r.minVersion !== prev.maxVersion + 1) {
-      throw new ErrCorruption(`WAL ${r.number} starts at version ${r.minVersion}, but WAL ${prev.number} ends at version ${prev.maxVersion} (writes between them are missing)`, {
+    if (prev !== undefined && r.startsAfter !== prev.maxVersion) {
+      throw new ErrCorruption(`WAL ${r.number} starts after version ${r.startsAfter}, but WAL ${prev.number} ends at version ${prev.maxVersion} (writes between them are missing)`, {
         file: walPath(dir, prev.number),
         offset: prev.validEnd,
       });

@@ -29,6 +29,8 @@ export interface VersionEdit {
   logNumber?: number;
   nextFileNumber?: number;
   lastVersion?: number;
+  /** Compaction keeps every version above this (managed versions; absent until first set). */
+  discardVersion?: number;
   deleted: { level: number; fileNumber: number }[];
   added: { level: number; table: TableInfo }[];
 }
@@ -42,6 +44,7 @@ export function encodeEdit(edit: VersionEdit): Uint8Array {
   if (edit.logNumber !== undefined) size += 1 + varintLength(edit.logNumber);
   if (edit.nextFileNumber !== undefined) size += 1 + varintLength(edit.nextFileNumber);
   if (edit.lastVersion !== undefined) size += 1 + varintLength(edit.lastVersion);
+  if (edit.discardVersion !== undefined) size += 1 + varintLength(edit.discardVersion);
   for (const d of edit.deleted) size += 1 + varintLength(d.level) + varintLength(d.fileNumber);
   for (const a of edit.added) {
     const t = a.table;
@@ -54,6 +57,7 @@ export function encodeEdit(edit: VersionEdit): Uint8Array {
   if (edit.logNumber !== undefined) p = putVarint(out, putVarint(out, p, EditTag.LogNumber), edit.logNumber);
   if (edit.nextFileNumber !== undefined) p = putVarint(out, putVarint(out, p, EditTag.NextFileNumber), edit.nextFileNumber);
   if (edit.lastVersion !== undefined) p = putVarint(out, putVarint(out, p, EditTag.LastVersion), edit.lastVersion);
+  if (edit.discardVersion !== undefined) p = putVarint(out, putVarint(out, p, EditTag.DiscardVersion), edit.discardVersion);
   for (const d of edit.deleted) {
     p = putVarint(out, p, EditTag.DeleteTable);
     p = putVarint(out, p, d.level);
@@ -111,6 +115,9 @@ export function decodeEdit(data: Uint8Array, where: { file: string; offset: numb
         break;
       case EditTag.LastVersion:
         edit.lastVersion = num('last version');
+        break;
+      case EditTag.DiscardVersion:
+        edit.discardVersion = num('discard version');
         break;
       case EditTag.DeleteTable:
         edit.deleted.push({ level: level(), fileNumber: num('file number') });

@@ -8,6 +8,7 @@ export const EditTag = {
   LastVersion: 3,
   DeleteTable: 4,
   AddTable: 5,
+  DiscardVersion: 6,
 } as const;
 
 /** Number of levels (L0..L6). */

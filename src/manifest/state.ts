@@ -17,10 +17,12 @@ export interface ManifestState {
   logNumber: number;
   nextFileNumber: number;
   lastVersion: number;
+  /** Compaction keeps every version above this; undefined until managed versions set it. */
+  discardVersion: number | undefined;
 }
 
 export function emptyState(): ManifestState {
-  return { levels: Array.from({ length: LEVELS }, () => []), logNumber: 0, nextFileNumber: 1, lastVersion: 0 };
+  return { levels: Array.from({ length: LEVELS }, () => []), logNumber: 0, nextFileNumber: 1, lastVersion: 0, discardVersion: undefined };
 }
 
 /** Applies an edit, returning a new state (the old one is not changed; readers may hold it). */
@@ -48,6 +50,7 @@ export function applyEdit(state: ManifestState, edit: VersionEdit, where: { file
     logNumber: Math.max(state.logNumber, edit.logNumber ?? 0),
     nextFileNumber: Math.max(state.nextFileNumber, edit.nextFileNumber ?? 0),
     lastVersion: Math.max(state.lastVersion, edit.lastVersion ?? 0),
+    discardVersion: edit.discardVersion === undefined ? state.discardVersion : Math.max(state.discardVersion ?? 0, edit.discardVersion),
   };
 }
 
@@ -57,7 +60,9 @@ export function snapshotEdit(state: ManifestState): VersionEdit {
   state.levels.forEach((tables, level) => {
     for (const table of tables) added.push({ level, table });
   });
-  return { logNumber: state.logNumber, nextFileNumber: state.nextFileNumber, lastVersion: state.lastVersion, deleted: [], added };
+  const edit: VersionEdit = { logNumber: state.logNumber, nextFileNumber: state.nextFileNumber, lastVersion: state.lastVersion, deleted: [], added };
+  if (state.discardVersion !== undefined) edit.discardVersion = state.discardVersion;
+  return edit;
 }
 
 export function liveTableNumbers(state: ManifestState): Set<number> {

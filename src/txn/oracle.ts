@@ -83,6 +83,11 @@ export class Oracle {
   private readonly open = new Map<number, number>();
   /** Conflicts found (for stats and the bank test). */
   conflicts = 0;
+  /**
+   * Highest version of a record released: a transaction reading below it (a managed
+   * readVersion) cannot be fully checked, so if it read anything it conflicts.
+   */
+  private releasedThrough = 0;
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -126,6 +131,7 @@ export class Oracle {
     const r = this.records;
     let i = 0;
     while (i < r.length && r[i]!.version <= floor) i++;
+    if (i > 0 && r[i - 1]!.version > this.releasedThrough) this.releasedThrough = r[i - 1]!.version;
     if (i === r.length) r.length = 0;
     else if (i > 0) r.splice(0, i);
   }
@@ -133,6 +139,9 @@ export class Oracle {
   /** True if a write committed after `t.readVersion` touched what `t` read. */
   hasConflict(t: ReadSetOwner): boolean {
     const r = this.records;
+    // Writes after the read version were forgotten before this transaction began: any read may
+    // have been overwritten, so only a blind write can pass.
+    if (t.readVersion < this.releasedThrough && (t.readKeys.size > 0 || t.readRanges.length > 0)) return this.found();
     // Records are in version order: find the first one above the read version.
     let lo = 0;
     let hi = r.length;

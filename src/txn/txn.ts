@@ -19,6 +19,7 @@ import { isDeadValue, nowSeconds, userValueOf } from '../engine/db-iterator.js';
 import type { Engine } from '../engine/engine.js';
 import { Memtable } from '../memtable/index.js';
 import { BatchRep } from '../wal/batch.js';
+import { checkReadVersion, versionArg } from './managed.js';
 import type { Oracle } from './oracle.js';
 import { type ReadRange, rangeContains } from './read-set.js';
 import { type PendingWrite, pendingVisible, TxnIter } from './txn-iterator.js';
@@ -29,6 +30,19 @@ export const TXN_MEMTABLE_SHARE = 0.15;
 export interface TxnOptions {
   /** No writes allowed; never conflicts. Default false. */
   readOnly?: boolean;
+  /**
+   * Read at this version instead of the newest (managed versions, src/txn/managed.ts): between
+   * the discard version (or the oldest history kept) and `db.lastVersion`, else ErrInvalidVersion.
+   */
+  readVersion?: number;
+}
+
+export interface TxnCommitOptions extends WriteOptions {
+  /**
+   * Commit every write at this one version (managed versions, e.g. a block height). It must be
+   * above every version written before, else the commit fails with ErrInvalidVersion.
+   */
+  version?: number;
 }
 
 export interface TxnPutOptions {
@@ -62,7 +76,13 @@ export class Txn {
     this.engine = engine;
     this.oracle = oracle;
     this.readOnly = options.readOnly === true;
-    this.readVersion = engine.acquireSnapshot();
+    if (options.readVersion !== undefined) {
+      const v = versionArg(options.readVersion, 'transaction: readVersion');
+      checkReadVersion(engine, v);
+      this.readVersion = engine.acquireSnapshot(v);
+    } else {
+      this.readVersion = engine.acquireSnapshot();
+    }
     if (!this.readOnly) oracle.begin(this.readVersion);
     this.txnBytesMax = Math.floor(engine.config.memtableSize * TXN_MEMTABLE_SHARE);
   }
@@ -126,6 +146,10 @@ export class Txn {
   /** Same options as the DB iterator; sees this transaction's own writes. */
   iterator(options: RangeOptions = {}): DBIterator {
     this.check();
+    const extra = options as { allVersions?: unknown; sinceVersion?: unknown };
+    if (extra.allVersions !== undefined || extra.sinceVersion !== undefined) {
+      throw new RangeError('transaction iterator: allVersions and sinceVersion are options of db.iterator(), not of a transaction');
+    }
     const bounds = boundsOf(options);
     const limit = limitOf(options);
     const reverse = options.reverse === true;
@@ -182,15 +206,17 @@ export class Txn {
    * Commits the buffered writes atomically at a new version, or rejects with ErrConflict (and
    * writes nothing). The transaction is finished either way.
    */
-  async commit(options?: WriteOptions): Promise<void> {
+  async commit(options?: TxnCommitOptions): Promise<void> {
     this.check();
+    const at = options?.version === undefined ? undefined : versionArg(options.version, 'commit: version');
     this.done = true;
     try {
       if (this.readOnly || this.pending.size === 0) return;
-      const rep = new BatchRep(this.bytes + 64);
+      const rep = new BatchRep(this.bytes + 64, at !== undefined);
       for (const w of this.sortedPending()) rep.add(w.kind, w.key, w.value, w.expiresAt, w.userMeta);
       await this.engine.commits.write(rep, options?.sync ?? false, {
         validate: () => (this.oracle.hasConflict(this) ? new ErrConflict() : undefined),
+        ...(at === undefined ? {} : { version: at }),
       });
     } finally {
       this.finish();

@@ -1,25 +1,27 @@
 /**
- * Every stored version of the keys in a range (Badger's AllVersions), optionally only those
- * written after `sinceVersion` (change data capture). Versions come in key order, newest
- * first within a key, each at or below the read version. Deletes and expired entries are
- * included and marked. What exists is what compaction kept: every version above the oldest
- * open snapshot, and below it only the newest (see compaction/merge.ts).
+ * Every stored version of the keys in a range (Badger's AllVersions): `db.iterator({ allVersions:
+ * true })`, optionally only versions written after `sinceVersion` (incremental export / change
+ * data capture). Forward: keys ascending, each key's versions newest first. Reverse: keys
+ * descending, each key's versions oldest first (the internal order walked backwards). Only
+ * versions at or below the read version. Deletes and expired entries are included and marked.
+ * What exists is what compaction kept: every version above the oldest open snapshot and the
+ * discard version, and below that only the newest `versionsToKeep` (see compaction/merge.ts).
  *
- * Eager by design: the entries are collected in one synchronous pass and the pinned tables
- * released at once, so nothing is left open if the caller stops early or the store closes.
- * Bound the result with a range, `sinceVersion` or `limit`.
+ * Streaming, like the DB iterator: it pins the tables it reads until closed (breaking out of a
+ * loop closes it; closing the store closes it).
  */
-import { ErrCorruption } from '../api/errors.js';
-import { boundsOf, limitOf } from '../api/iterator.js';
+import { ErrCorruption, ErrIteratorClosed } from '../api/errors.js';
+import { boundsOf, Cursor, limitOf } from '../api/iterator.js';
 import type { RangeOptions } from '../api/kvstore.js';
 import { copyOut } from '../codec/alloc.js';
 import { compareRange } from '../codec/bytes.js';
+import type { InternalIterator } from '../codec/iterator.js';
 import { makeInternalKey, readTrailer, TRAILER_BYTES, VERSION_MAX } from '../codec/keys.js';
 import { type DecodedValue, decodeValueHeader, EntryKind, MetaFlag } from '../codec/value.js';
-import { nowSeconds } from '../engine/db-iterator.js';
+import { type Bounds, nowSeconds } from '../engine/db-iterator.js';
 import type { Engine } from '../engine/engine.js';
 
-export interface VersionsOptions extends Omit<RangeOptions, 'reverse' | 'keysOnly'> {
+export interface VersionsOptions extends Omit<RangeOptions, 'keysOnly'> {
   /** Only versions greater than this. */
   sinceVersion?: number;
 }
@@ -30,7 +32,7 @@ export interface VersionEntry {
   /** undefined for a delete. */
   value: Uint8Array | undefined;
   deleted: boolean;
-  /** Expired at the time of the call. */
+  /** Expired at the time the iterator was created. */
   expired: boolean;
   /** Seconds since the epoch; 0 = never. */
   expiresAt: number;
@@ -38,48 +40,144 @@ export interface VersionEntry {
   userMeta: number;
 }
 
+/** Checks a `sinceVersion` option; 0 when absent. */
+export function sinceOf(o: { sinceVersion?: number }): number {
+  const since = o.sinceVersion ?? 0;
+  if (!Number.isSafeInteger(since) || since < 0) throw new RangeError(`iterator: sinceVersion must be a non-negative integer, got ${o.sinceVersion}`);
+  return since;
+}
+
+/** Steps over every internal entry in bounds with since < version <= readVersion. */
+class VersionIter {
+  private readonly inner: InternalIterator;
+  private readonly bounds: Bounds;
+  private readonly reverse: boolean;
+  private readonly readVersion: number;
+  private readonly since: number;
+  private readonly onClose: () => void;
+  private remaining: number;
+  private started = false;
+  private done = false;
+  /** Closed by the store's close(): further steps fail instead of reporting the end. */
+  private aborted = false;
+  readonly now = nowSeconds();
+  /** Current entry (views into the inner iterator, valid until the next step). */
+  key: Uint8Array = new Uint8Array(0);
+  ulen = 0;
+  value: Uint8Array = new Uint8Array(0);
+  version = 0;
+
+  constructor(inner: InternalIterator, bounds: Bounds, reverse: boolean, readVersion: number, since: number, limit: number, onClose: () => void) {
+    this.inner = inner;
+    this.bounds = bounds;
+    this.reverse = reverse;
+    this.readVersion = readVersion;
+    this.since = since;
+    this.remaining = limit < 0 ? Infinity : limit;
+    this.onClose = onClose;
+  }
+
+  step(): boolean {
+    if (this.done) {
+      if (this.aborted) throw new ErrIteratorClosed('iterator was closed because its store was closed');
+      return false;
+    }
+    if (this.remaining <= 0) return this.finish();
+    const it = this.inner;
+    if (!this.started) {
+      this.started = true;
+      this.position();
+    } else if (this.reverse) it.prev();
+    else it.next();
+    for (; it.valid(); this.reverse ? it.prev() : it.next()) {
+      const ik = it.key();
+      const ulen = ik.length - TRAILER_BYTES;
+      const side = this.outside(ik, ulen);
+      if (side > 0) break;
+      if (side < 0) continue;
+      const version = readTrailer(ik, ulen);
+      if (version > this.readVersion || version <= this.since) continue;
+      this.key = ik;
+      this.ulen = ulen;
+      this.value = it.value();
+      this.version = version;
+      this.remaining--;
+      return true;
+    }
+    return this.finish();
+  }
+
+  private position(): void {
+    const { lower, lowerInclusive, upper, upperInclusive } = this.bounds;
+    // (k, VERSION_MAX) sorts before every stored version of k; (k, 0) after all of them.
+    if (!this.reverse) {
+      if (lower === undefined) this.inner.seekToFirst();
+      else this.inner.seek(makeInternalKey(lower, lowerInclusive ? VERSION_MAX : 0));
+    } else if (upper === undefined) this.inner.seekToLast();
+    else this.inner.seekForPrev(makeInternalKey(upper, upperInclusive ? 0 : VERSION_MAX));
+  }
+
+  /** 1: past the end in the walking direction (stop); -1: before the start (skip); 0: inside. */
+  private outside(ik: Uint8Array, ulen: number): number {
+    const { lower, lowerInclusive, upper, upperInclusive } = this.bounds;
+    const beyondUpper = upper !== undefined && (upperInclusive ? compareRange(ik, 0, ulen, upper, 0, upper.length) > 0 : compareRange(ik, 0, ulen, upper, 0, upper.length) >= 0);
+    const belowLower = lower !== undefined && (lowerInclusive ? compareRange(ik, 0, ulen, lower, 0, lower.length) < 0 : compareRange(ik, 0, ulen, lower, 0, lower.length) <= 0);
+    if (this.reverse) return belowLower ? 1 : beyondUpper ? -1 : 0;
+    return beyondUpper ? 1 : belowLower ? -1 : 0;
+  }
+
+  private finish(): false {
+    this.close();
+    return false;
+  }
+
+  abort(): void {
+    if (this.done) return;
+    this.aborted = true;
+    this.close();
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.inner.close();
+    this.onClose();
+  }
+}
+
 const header: DecodedValue = { kind: 0, expiresAt: 0, userMeta: 0, valueStart: 0 };
 
-export function collectVersions(engine: Engine, readVersion: number, o: VersionsOptions): VersionEntry[] {
-  const bounds = boundsOf(o);
-  const limit = limitOf(o);
-  const since = o.sinceVersion ?? 0;
-  if (!Number.isSafeInteger(since) || since < 0) throw new RangeError(`versions: sinceVersion must be a non-negative integer, got ${o.sinceVersion}`);
-  const now = nowSeconds();
-  const out: VersionEntry[] = [];
-  const { iter, release } = engine.internalIterator();
-  try {
-    if (bounds.lower === undefined) iter.seekToFirst();
-    else iter.seek(makeInternalKey(bounds.lower, bounds.lowerInclusive ? VERSION_MAX : 0));
-    for (; iter.valid() && (limit < 0 || out.length < limit); iter.next()) {
-      const ik = iter.key();
-      const ulen = ik.length - TRAILER_BYTES;
-      const u = bounds.upper;
-      if (u !== undefined) {
-        const c = compareRange(ik, 0, ulen, u, 0, u.length);
-        if (bounds.upperInclusive ? c > 0 : c >= 0) break;
-      }
-      const l = bounds.lower;
-      if (l !== undefined && !bounds.lowerInclusive && compareRange(ik, 0, ulen, l, 0, l.length) === 0) continue;
-      const version = readTrailer(ik, ulen);
-      if (version > readVersion || version <= since) continue;
-      const v = iter.value();
-      const h = decodeValueHeader(v, header);
-      if (h === undefined) throw new ErrCorruption('malformed entry value');
-      const deleted = h.kind === EntryKind.Delete;
-      out.push({
-        key: copyOut(ik, 0, ulen),
-        version,
-        value: deleted ? undefined : copyOut(v, h.valueStart, v.length),
-        deleted,
-        expired: !deleted && h.expiresAt !== 0 && h.expiresAt <= now,
-        expiresAt: h.expiresAt,
-        userMeta: (v[0]! & MetaFlag.UserMeta) !== 0 ? h.userMeta : -1,
-      });
-    }
-  } finally {
-    iter.close();
-    release();
+/** Every version in range; entries are copies the caller owns. */
+export class VersionIterator extends Cursor<VersionEntry, VersionIter> {
+  /** @internal */
+  constructor(engine: Engine, readVersion: number, o: VersionsOptions) {
+    const bounds = boundsOf(o);
+    const limit = limitOf(o);
+    const since = sinceOf(o);
+    engine.checkOpen();
+    const { iter, release } = engine.internalIterator();
+    const vi: VersionIter = new VersionIter(iter, bounds, o.reverse === true, readVersion, since, limit, () => {
+      engine.iterators.delete(vi);
+      release();
+    });
+    engine.iterators.add(vi);
+    super(vi);
   }
-  return out;
+
+  protected current(): VersionEntry {
+    const it = this.iter;
+    const v = it.value;
+    const h = decodeValueHeader(v, header);
+    if (h === undefined) throw new ErrCorruption('malformed entry value');
+    const deleted = h.kind === EntryKind.Delete;
+    return {
+      key: copyOut(it.key, 0, it.ulen),
+      version: it.version,
+      value: deleted ? undefined : copyOut(v, h.valueStart, v.length),
+      deleted,
+      expired: !deleted && h.expiresAt !== 0 && h.expiresAt <= it.now,
+      expiresAt: h.expiresAt,
+      userMeta: (v[0]! & MetaFlag.UserMeta) !== 0 ? h.userMeta : -1,
+    };
+  }
 }

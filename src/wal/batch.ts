@@ -2,10 +2,14 @@
  * The byte form of a write batch, built once and used three times: framed in place as a WAL
  * record, applied to the memtable, and replayed after a crash. Layout of the record payload:
  *
- *   base version u64 LE | count u32 LE | count × entry
+ *   base version u64 LE | count u32 LE | [follows u64 LE] | count × entry
  *   entry = key length varint | key | encoded value length varint | encoded value (codec/value.ts)
  *
  * Entry i gets version base + i, so a later write of the same key in one batch wins.
+ * A batch committed at a caller-chosen version (a transaction's commit({ version })) sets bit 31
+ * of count (SAME_VERSION): all its entries carry the base version (its keys are distinct), and
+ * the header holds `follows`, the last version written before it, so recovery can still tell a
+ * gap from lost writes.
  * The buffer keeps RECORD_HEADER_BYTES free at its start so the record can be framed without
  * copying the payload.
  */
@@ -17,19 +21,35 @@ import { RECORD_HEADER_BYTES, RecordType } from './format.js';
 import { frameRecordInPlace } from './record.js';
 
 export const BATCH_HEADER_BYTES = 12;
+/** Header of a SAME_VERSION batch: base, count with the flag, follows. */
+const SAME_VERSION_HEADER_BYTES = 20;
+/** Flag in the count field: every entry carries the base version. */
+export const SAME_VERSION = 0x8000_0000;
 const PAYLOAD_START = RECORD_HEADER_BYTES;
 const ENTRIES_START = RECORD_HEADER_BYTES + BATCH_HEADER_BYTES;
 
 export class BatchRep {
   buf: Uint8Array;
+  /** Where the entries start (after the record and batch headers). */
+  readonly entriesStart: number;
+  /** Every entry carries one version (given by the committer); keys must be distinct. */
+  readonly sameVersion: boolean;
   /** End of the encoded entries. */
-  length = ENTRIES_START;
+  length: number;
   count = 0;
   /** Sum of key and value lengths (user bytes), for stats and limits. */
   userBytes = 0;
 
-  constructor(initialBytes = 256) {
-    this.buf = new Uint8Array(Math.max(initialBytes, ENTRIES_START + 32));
+  constructor(initialBytes = 256, sameVersion = false) {
+    this.sameVersion = sameVersion;
+    this.entriesStart = PAYLOAD_START + (sameVersion ? SAME_VERSION_HEADER_BYTES : BATCH_HEADER_BYTES);
+    this.length = this.entriesStart;
+    this.buf = new Uint8Array(Math.max(initialBytes, this.entriesStart + 32));
+  }
+
+  /** Versions this batch takes when it starts at `base`: the last one it uses. */
+  lastVersion(base: number): number {
+    return this.sameVersion ? base : base + this.count - 1;
   }
 
   private ensure(extra: number): void {
@@ -56,7 +76,7 @@ export class BatchRep {
   }
 
   reset(): void {
-    this.length = ENTRIES_START;
+    this.length = this.entriesStart;
     this.count = 0;
     this.userBytes = 0;
   }
@@ -66,10 +86,16 @@ export class BatchRep {
     return this.length - PAYLOAD_START;
   }
 
-  /** Stamps the base version and frames the WAL record in place; returns the record bytes. */
-  frame(baseVersion: number): Uint8Array {
+  /**
+   * Stamps the base version and frames the WAL record in place; returns the record bytes.
+   * `follows` is the last version written before this batch (kept only by SAME_VERSION batches).
+   */
+  frame(baseVersion: number, follows = baseVersion - 1): Uint8Array {
     putU64(this.buf, PAYLOAD_START, baseVersion);
-    putU32(this.buf, PAYLOAD_START + 8, this.count);
+    if (this.sameVersion) {
+      putU32(this.buf, PAYLOAD_START + 8, (this.count | SAME_VERSION) >>> 0);
+      putU64(this.buf, PAYLOAD_START + 12, follows);
+    } else putU32(this.buf, PAYLOAD_START + 8, this.count);
     frameRecordInPlace(this.buf, 0, RecordType.Data, this.length - PAYLOAD_START);
     return this.buf.subarray(0, this.length);
   }
@@ -81,7 +107,7 @@ export interface BatchVisitor {
 }
 
 /** Walks the entries of the batch held in `rep` (not yet framed: base is passed in). */
-export function forEachEntry(buf: Uint8Array, entriesStart: number, end: number, count: number, base: number, visit: BatchVisitor, where: { file: string; offset: number }): void {
+export function forEachEntry(buf: Uint8Array, entriesStart: number, end: number, count: number, base: number, sameVersion: boolean, visit: BatchVisitor, where: { file: string; offset: number }): void {
   const cursor = { pos: entriesStart };
   for (let i = 0; i < count; i++) {
     const klen = getVarint(buf, cursor, end);
@@ -92,22 +118,46 @@ export function forEachEntry(buf: Uint8Array, entriesStart: number, end: number,
     if (vlen < 1 || cursor.pos + vlen > end) throw new ErrCorruption('bad value length in batch', where);
     const value = buf.subarray(cursor.pos, cursor.pos + vlen);
     cursor.pos += vlen;
-    visit.entry(key, base + i, value);
+    visit.entry(key, sameVersion ? base : base + i, value);
   }
   if (cursor.pos !== end) throw new ErrCorruption('trailing bytes after batch entries', where);
 }
 
 export function visitBatchRep(rep: BatchRep, base: number, visit: BatchVisitor): void {
-  forEachEntry(rep.buf, ENTRIES_START, rep.length, rep.count, base, visit, { file: '<batch>', offset: 0 });
+  forEachEntry(rep.buf, rep.entriesStart, rep.length, rep.count, base, rep.sameVersion, visit, { file: '<batch>', offset: 0 });
 }
 
-/** Decodes a WAL data record payload (from replay) and visits its entries. Returns the last version used, or base-1 for an empty batch. */
-export function visitBatchPayload(payload: Uint8Array, visit: BatchVisitor, where: { file: string; offset: number }): { base: number; count: number } {
+/** What a WAL batch record's header says. */
+export interface BatchHeader {
+  base: number;
+  count: number;
+  /** Last version used by the batch (base - 1 for an empty one). */
+  last: number;
+  /** Last version written before this batch. */
+  follows: number;
+  /** Committed at one caller-chosen version. */
+  sameVersion: boolean;
+}
+
+/** Decodes a WAL data record payload (from replay) and visits its entries. */
+export function visitBatchPayload(payload: Uint8Array, visit: BatchVisitor, where: { file: string; offset: number }): BatchHeader {
   if (payload.length < BATCH_HEADER_BYTES) throw new ErrCorruption('batch record too short', where);
   const base = getU64(payload, 0);
-  const count = getU32(payload, 8);
-  forEachEntry(payload, BATCH_HEADER_BYTES, payload.length, count, base, visit, where);
-  return { base, count };
+  const raw = getU32(payload, 8);
+  const same = (raw & SAME_VERSION) !== 0;
+  const count = raw & 0x7fff_ffff;
+  if (!same) {
+    forEachEntry(payload, BATCH_HEADER_BYTES, payload.length, count, base, false, visit, where);
+    return { base, count, last: base + count - 1, follows: base - 1, sameVersion: false };
+  }
+  if (payload.length < SAME_VERSION_HEADER_BYTES) throw new ErrCorruption('batch record too short', where);
+  const follows = getU64(payload, 12);
+  if (follows >= base) throw new ErrCorruption(`batch at version ${base} claims to follow version ${follows}`, where);
+  forEachEntry(payload, SAME_VERSION_HEADER_BYTES, payload.length, count, base, true, visit, where);
+  return { base, count, last: count === 0 ? base - 1 : base, follows, sameVersion: true };
 }
 
-export { ENTRIES_START as BATCH_ENTRIES_START };
+/** Entry count of a WAL batch payload (for sizing before replay); 0 if too short. */
+export function batchPayloadCount(payload: Uint8Array): number {
+  return payload.length >= BATCH_HEADER_BYTES ? getU32(payload, 8) & 0x7fff_ffff : 0;
+}
