@@ -64,7 +64,7 @@ async function dumpLog(path: string, kind: LogKind): Promise<void> {
       console.log(`batch at offset ${offset - 9}: versions ${h.base}..${h.last}${same}`);
     } else {
       const e = decodeEdit(rec, { file: path, offset });
-      console.log(`edit at offset ${offset - 9}: ${JSON.stringify({ logNumber: e.logNumber, nextFileNumber: e.nextFileNumber, lastVersion: e.lastVersion, deleted: e.deleted })}`);
+      console.log(`edit at offset ${offset - 9}: ${JSON.stringify({ logNumber: e.logNumber, nextFileNumber: e.nextFileNumber, lastVersion: e.lastVersion, discardVersion: e.discardVersion, deleted: e.deleted })}`);
       for (const a of e.added) {
         const t = a.table;
         console.log(`  + L${a.level} table ${t.fileNumber} (${t.fileSize} B, ${t.entries} entries, versions ${t.minVersion}..${t.maxVersion}) ${printable(userKeyOf(t.smallest))} .. ${printable(userKeyOf(t.largest))}`);
