@@ -17,10 +17,16 @@
  * Record, from byte offset r (4-aligned): keyLen (i32), valueLen (i32), height (i32), then the
  * internal key (user key ‖ 8-byte trailer, keyLen >= 8), then the encoded value.
  *
- * A key prefix is the first 4 bytes of the user key, zero-padded, read big-endian, with the top
- * bit flipped so that signed int32 order is unsigned byte order. prefix(a) < prefix(b) implies
+ * A key prefix is 4 bytes of the user key taken after the `skip` leading bytes that every key in
+ * the list shares (zero-padded, read big-endian, with the top bit flipped so that signed int32
+ * order is unsigned byte order). Among keys that share those bytes, prefix(a) < prefix(b) implies
  * user key a < b (a shorter key padded with zeros is a prefix of the other, so it sorts first);
- * equal prefixes decide nothing and the keys are compared in full.
+ * equal prefixes decide nothing and the keys are compared in full. Taking the bytes after the
+ * shared part matters: keys like "0000000012345678" or "acct/…" would otherwise all have one
+ * prefix and every step of a search would read a record (a cache miss). `skip` starts at the
+ * first key's length and only shrinks; when an insert shrinks it, every prefix is recomputed
+ * (O(n), at most once per byte of the shared part). A search key that does not share the
+ * bytes sorts before or after every node, which `sharedOrder` decides without a search.
  *
  * The head node sits at word 0 with a full tower and an empty key. Since no node ever links to
  * the head, a next pointer of 0 means "end of list", and a search result of 0 means "none".
@@ -122,6 +128,9 @@ export class SkipList {
   /** The node `allocate` returned and the RNG state before it, until `link`. */
   private pending = NONE;
   private pendingRng = 0;
+  /** Leading user-key bytes every node shares (valid once a node exists), and those bytes. */
+  private skip = 0;
+  private shared: Uint8Array | undefined;
 
   constructor(arena: Arena, seed: number) {
     this.arena = arena;
@@ -194,6 +203,7 @@ export class SkipList {
     const height = i32[r + REC_HEIGHT]!;
     const ks = (r << 2) + REC_HEADER_BYTES;
     const kl = i32[r + REC_KEY_LEN]! - TRAILER;
+    this.widen(ks, kl);
     const splice = this.splice;
     const next = this.search(this.buf, ks, kl, this.buf, ks + kl, splice);
     if (next !== NONE && this.lastCmp === 0) {
@@ -203,7 +213,7 @@ export class SkipList {
     }
     for (let level = this.height; level < height; level++) splice[level] = HEAD;
     if (height > this.height) this.height = height;
-    const prefix = prefixOf(this.buf, ks, kl);
+    const prefix = prefixOf(this.buf, ks + this.skip, kl - this.skip);
     for (let level = 0; level < height; level++) {
       const from = splice[level]! + LEVELS + 2 * level;
       const to = node + LEVELS + 2 * level;
@@ -214,6 +224,54 @@ export class SkipList {
     }
     this.count++;
     if (INVARIANTS.enabled) this.checkInvariants();
+  }
+
+  /** Makes `skip` cover only bytes the new user key buf[ks, ks + kl) shares too. */
+  private widen(ks: number, kl: number): void {
+    const buf = this.buf;
+    const shared = this.shared;
+    if (shared === undefined) {
+      this.shared = buf.slice(ks, ks + kl);
+      this.skip = kl;
+      return;
+    }
+    const n = this.skip < kl ? this.skip : kl;
+    let l = 0;
+    while (l < n && buf[ks + l] === shared[l]) l++;
+    if (l === this.skip) return;
+    this.skip = l;
+    this.rebuildPrefixes();
+  }
+
+  /** Recomputes every tower's prefixes after `skip` shrank. */
+  private rebuildPrefixes(): void {
+    const i32 = this.i32;
+    const skip = this.skip;
+    for (let level = 0; level < this.height; level++) {
+      let slot = HEAD + LEVELS + 2 * level;
+      for (let x = i32[slot]!; x !== NONE; x = i32[slot]!) {
+        const r = i32[x + RECORD]! >> 2;
+        i32[slot + 1] = prefixOf(this.buf, (r << 2) + REC_HEADER_BYTES + skip, i32[r + REC_KEY_LEN]! - TRAILER - skip);
+        slot = x + LEVELS + 2 * level;
+      }
+    }
+  }
+
+  /**
+   * Where a search key stands against the shared leading bytes: 0 if it has them all (then
+   * prefixes apply), CMP_USER_LESS if it sorts before every node, CMP_USER_GREATER if after.
+   */
+  private sharedOrder(kbuf: Uint8Array, ks: number, kl: number): number {
+    const shared = this.shared;
+    if (shared === undefined) return 0;
+    const skip = this.skip;
+    const n = skip < kl ? skip : kl;
+    for (let i = 0; i < n; i++) {
+      const a = kbuf[ks + i]!;
+      const b = shared[i]!;
+      if (a !== b) return a < b ? CMP_USER_LESS : CMP_USER_GREATER;
+    }
+    return kl < skip ? CMP_USER_LESS : 0;
   }
 
   keyStart(node: number): number {
@@ -260,16 +318,17 @@ export class SkipList {
   /**
    * Compares node's internal key with the search key whose user part is kbuf[ks, ks + kl) and
    * whose trailer is tbuf[tp, tp + 8). Same order as `compareInternal`; returns ±2 when the user
-   * keys differ, ±1 when only the trailers do, 0 when equal.
+   * keys differ, ±1 when only the trailers do, 0 when equal. The search key must have the
+   * shared leading bytes (`sharedOrder` 0): they are skipped.
    */
-  compare(node: number, kbuf: Uint8Array, ks: number, kl: number, tbuf: Uint8Array, tp: number): number {
+  private compare(node: number, kbuf: Uint8Array, ks: number, kl: number, tbuf: Uint8Array, tp: number): number {
     const i32 = this.i32;
     const buf = this.buf;
     const rec = i32[node + RECORD]!;
     const nkl = i32[rec >> 2]! - TRAILER;
     const nks = rec + REC_HEADER_BYTES;
     const n = nkl < kl ? nkl : kl;
-    for (let i = 0; i < n; i++) {
+    for (let i = this.skip; i < n; i++) {
       const a = buf[nks + i]!;
       const b = kbuf[ks + i]!;
       if (a !== b) return a < b ? CMP_USER_LESS : CMP_USER_GREATER;
@@ -292,7 +351,15 @@ export class SkipList {
    */
   search(kbuf: Uint8Array, ks: number, kl: number, tbuf: Uint8Array, tp: number, splice: Int32Array | null): number {
     const i32 = this.i32;
-    const sp = prefixOf(kbuf, ks, kl);
+    const side = this.sharedOrder(kbuf, ks, kl);
+    if (side !== 0) {
+      // Inserts widen `skip` first, so only lookups get here.
+      if (splice !== null) invariantFailed('insert search without the shared key bytes');
+      const first = side < 0 ? i32[HEAD + LEVELS]! : NONE;
+      this.lastCmp = first === NONE ? 1 : CMP_USER_GREATER;
+      return first;
+    }
+    const sp = prefixOf(kbuf, ks + this.skip, kl - this.skip);
     let x = HEAD;
     let known = NONE;
     let knownCmp = 1;
@@ -330,7 +397,9 @@ export class SkipList {
    */
   findLast(kbuf: Uint8Array, ks: number, kl: number, tbuf: Uint8Array, tp: number, orEqual: boolean): number {
     const i32 = this.i32;
-    const sp = prefixOf(kbuf, ks, kl);
+    const side = this.sharedOrder(kbuf, ks, kl);
+    if (side !== 0) return side < 0 ? NONE : this.last();
+    const sp = prefixOf(kbuf, ks + this.skip, kl - this.skip);
     const limit = orEqual ? 1 : 0;
     let x = HEAD;
     let known = NONE;
@@ -371,6 +440,7 @@ export class SkipList {
       if (x * 4 + towerBytes(h) > towerTop) invariantFailed(`node ${x} tower extends past the tower area`);
       if (rec + recordBytes(kl, vl) > capacity) invariantFailed(`node ${x} record extends past the arena`);
       const key = this.buf.subarray(rec + REC_HEADER_BYTES, rec + REC_HEADER_BYTES + kl);
+      for (let i = 0; i < this.skip; i++) if (key[i] !== this.shared![i]) invariantFailed(`node ${x} lacks the shared leading bytes`);
       if (prevKey !== undefined && compareInternal(prevKey, key) >= 0) {
         invariantFailed(`level 0 out of order at node ${x}`);
       }
@@ -393,7 +463,7 @@ export class SkipList {
       if (i32[r + REC_HEIGHT]! <= level) continue;
       if (i32[slot] !== x) invariantFailed(`level ${level} skips or misorders node ${x}`);
       const kl = i32[r + REC_KEY_LEN]! - TRAILER;
-      if (i32[slot + 1] !== prefixOf(this.buf, (r << 2) + REC_HEADER_BYTES, kl)) {
+      if (i32[slot + 1] !== prefixOf(this.buf, (r << 2) + REC_HEADER_BYTES + this.skip, kl - this.skip)) {
         invariantFailed(`level ${level} holds a wrong prefix for node ${x}`);
       }
       slot = x + LEVELS + 2 * level;

@@ -63,7 +63,14 @@ class Model {
 }
 
 const keyByte = fc.constantFrom(0x00, 0x01, 0x61, 0x62, 0x7f, 0x80, 0xff);
-const userKeyArb = fc.array(keyByte, { maxLength: 6 }).map((a) => Uint8Array.from(a));
+const plainKeyArb = fc.array(keyByte, { maxLength: 6 }).map((a) => Uint8Array.from(a));
+// Keys that mostly share long leading bytes (the skiplist takes its prefixes after them and
+// recomputes them when an insert shortens the shared part), mixed with keys that do not.
+const sharedLead = fc.constantFrom([0x61, 0x61, 0x61, 0x61, 0x61], [0x61, 0x61, 0x61, 0x61, 0x62], [0x61, 0x61, 0x61], [0x00, 0x00, 0x00, 0x00, 0x00, 0x00]);
+const userKeyArb = fc.oneof(
+  { weight: 1, arbitrary: plainKeyArb },
+  { weight: 3, arbitrary: fc.tuple(sharedLead, plainKeyArb).map(([lead, k]) => Uint8Array.from([...lead, ...k])) },
+);
 const versionArb = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 0, max: 12 }) },
   { weight: 1, arbitrary: fc.constantFrom(VERSION_MAX, VERSION_MAX - 1, 2 ** 32, 2 ** 32 - 1, 2 ** 31, 255, 256) },
