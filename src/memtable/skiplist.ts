@@ -10,16 +10,16 @@
  * Tower, in 32-bit words from the node's word index `n` (host byte order; never persisted):
  *
  *   n+0     record     byte offset of the node's record
- *   n+1+2i  next[i]    word index of the next node's tower at level i (i < height), 0 = end
- *   n+2+2i  prefix[i]  key prefix of next[i] (below), so a search can decide most steps
- *                      without touching the next node
+ *   n+1+3i  next[i]    word index of the next node's tower at level i (i < height), 0 = end
+ *   n+2+3i  prefix[i]  key prefix of next[i] (below, two words), so a search can decide
+ *   n+3+3i             almost every step without touching the next node
  *
  * Record, from byte offset r (4-aligned): keyLen (i32), valueLen (i32), height (i32), then the
  * internal key (user key ‖ 8-byte trailer, keyLen >= 8), then the encoded value.
  *
- * A key prefix is 4 bytes of the user key taken after the `skip` leading bytes that every key in
- * the list shares (zero-padded, read big-endian, with the top bit flipped so that signed int32
- * order is unsigned byte order). Among keys that share those bytes, prefix(a) < prefix(b) implies
+ * A key prefix is 8 bytes of the user key taken after the `skip` leading bytes that every key in
+ * the list shares (zero-padded, read as two big-endian words, each with its top bit flipped so that signed
+ * int32 order is unsigned byte order). Among keys that share those bytes, prefix(a) < prefix(b) implies
  * user key a < b (a shorter key padded with zeros is a prefix of the other, so it sorts first);
  * equal prefixes decide nothing and the keys are compared in full. Taking the bytes after the
  * shared part matters: keys like "0000000012345678" or "acct/…" would otherwise all have one
@@ -65,9 +65,10 @@ export const HEIGHT_MAX = 20;
  * while steps down a tower are not; the larger towers cost ~5 bytes a node.
  */
 const BRANCH_MASK = 1;
-/** Tower words: record offset, then (next, prefix) per level. */
+/** Tower words: record offset, then (next, prefix high word, prefix low word) per level. */
 const RECORD = 0;
 const LEVELS = 1;
+const STRIDE = 3;
 /** Record words: key length, value length, height; key bytes follow. */
 const REC_KEY_LEN = 0;
 const REC_VALUE_LEN = 1;
@@ -96,7 +97,7 @@ if (TRAILER !== TRAILER_BYTES) invariantFailed('trailer size mismatch');
 
 /** Arena bytes of a tower of `height` levels. */
 export function towerBytes(height: number): number {
-  return (LEVELS + 2 * height) * 4;
+  return (LEVELS + STRIDE * height) * 4;
 }
 
 /** Arena bytes of a record, before padding to 4. */
@@ -104,7 +105,7 @@ export function recordBytes(keyLen: number, valueLen: number): number {
   return REC_HEADER_BYTES + keyLen + valueLen;
 }
 
-/** Key prefix (see the layout note) of the user key kbuf[ks, ks + kl). */
+/** One word of a key prefix (see the layout note): bytes kbuf[ks, ks + 4) of a key ending at ks + kl. */
 function prefixOf(kbuf: Uint8Array, ks: number, kl: number): number {
   if (kl >= 4) return ((kbuf[ks]! << 24) | (kbuf[ks + 1]! << 16) | (kbuf[ks + 2]! << 8) | kbuf[ks + 3]!) ^ 0x80000000;
   let p = 0;
@@ -139,7 +140,7 @@ export class SkipList {
     this.rng = seed >>> 0 || 0x9e3779b9;
     const head = arena.alloc(towerBytes(HEIGHT_MAX), recordBytes(0, 0));
     if (head !== HEAD) invariantFailed('head node must be the first allocation');
-    this.i32.fill(NONE, HEAD + LEVELS, HEAD + LEVELS + 2 * HEIGHT_MAX);
+    this.i32.fill(NONE, HEAD + LEVELS, HEAD + LEVELS + STRIDE * HEIGHT_MAX);
     const r = arena.recordBottom >> 2;
     this.i32[HEAD + RECORD] = arena.recordBottom;
     this.i32[r + REC_HEIGHT] = HEIGHT_MAX;
@@ -213,14 +214,17 @@ export class SkipList {
     }
     for (let level = this.height; level < height; level++) splice[level] = HEAD;
     if (height > this.height) this.height = height;
-    const prefix = prefixOf(this.buf, ks + this.skip, kl - this.skip);
+    const hi = prefixOf(this.buf, ks + this.skip, kl - this.skip);
+    const lo = prefixOf(this.buf, ks + this.skip + 4, kl - this.skip - 4);
     for (let level = 0; level < height; level++) {
-      const from = splice[level]! + LEVELS + 2 * level;
-      const to = node + LEVELS + 2 * level;
+      const from = splice[level]! + LEVELS + STRIDE * level;
+      const to = node + LEVELS + STRIDE * level;
       i32[to] = i32[from]!;
       i32[to + 1] = i32[from + 1]!;
+      i32[to + 2] = i32[from + 2]!;
       i32[from] = node;
-      i32[from + 1] = prefix;
+      i32[from + 1] = hi;
+      i32[from + 2] = lo;
     }
     this.count++;
     if (INVARIANTS.enabled) this.checkInvariants();
@@ -248,11 +252,14 @@ export class SkipList {
     const i32 = this.i32;
     const skip = this.skip;
     for (let level = 0; level < this.height; level++) {
-      let slot = HEAD + LEVELS + 2 * level;
+      let slot = HEAD + LEVELS + STRIDE * level;
       for (let x = i32[slot]!; x !== NONE; x = i32[slot]!) {
         const r = i32[x + RECORD]! >> 2;
-        i32[slot + 1] = prefixOf(this.buf, (r << 2) + REC_HEADER_BYTES + skip, i32[r + REC_KEY_LEN]! - TRAILER - skip);
-        slot = x + LEVELS + 2 * level;
+        const ks = (r << 2) + REC_HEADER_BYTES + skip;
+        const kl = i32[r + REC_KEY_LEN]! - TRAILER - skip;
+        i32[slot + 1] = prefixOf(this.buf, ks, kl);
+        i32[slot + 2] = prefixOf(this.buf, ks + 4, kl - 4);
+        slot = x + LEVELS + STRIDE * level;
       }
     }
   }
@@ -306,10 +313,10 @@ export class SkipList {
     const i32 = this.i32;
     let x = HEAD;
     for (let level = this.height - 1; level >= 0; level--) {
-      let next = i32[x + LEVELS + 2 * level]!;
+      let next = i32[x + LEVELS + STRIDE * level]!;
       while (next !== NONE) {
         x = next;
-        next = i32[x + LEVELS + 2 * level]!;
+        next = i32[x + LEVELS + STRIDE * level]!;
       }
     }
     return x;
@@ -360,22 +367,25 @@ export class SkipList {
       return first;
     }
     const sp = prefixOf(kbuf, ks + this.skip, kl - this.skip);
+    const sp2 = prefixOf(kbuf, ks + this.skip + 4, kl - this.skip - 4);
     let x = HEAD;
     let known = NONE;
     let knownCmp = 1;
     for (let level = this.height - 1; ; level--) {
-      let slot = x + LEVELS + 2 * level;
+      let slot = x + LEVELS + STRIDE * level;
       let next = i32[slot]!;
       while (next !== NONE && next !== known) {
         const np = i32[slot + 1]!;
-        const c = np < sp ? CMP_USER_LESS : np > sp ? CMP_USER_GREATER : this.compare(next, kbuf, ks, kl, tbuf, tp);
+        const np2 = i32[slot + 2]!;
+        const c =
+          np < sp ? CMP_USER_LESS : np > sp ? CMP_USER_GREATER : np2 < sp2 ? CMP_USER_LESS : np2 > sp2 ? CMP_USER_GREATER : this.compare(next, kbuf, ks, kl, tbuf, tp);
         if (c >= 0) {
           known = next;
           knownCmp = c;
           break;
         }
         x = next;
-        slot = x + LEVELS + 2 * level;
+        slot = x + LEVELS + STRIDE * level;
         next = i32[slot]!;
       }
       if (splice !== null) splice[level] = x;
@@ -400,21 +410,24 @@ export class SkipList {
     const side = this.sharedOrder(kbuf, ks, kl);
     if (side !== 0) return side < 0 ? NONE : this.last();
     const sp = prefixOf(kbuf, ks + this.skip, kl - this.skip);
+    const sp2 = prefixOf(kbuf, ks + this.skip + 4, kl - this.skip - 4);
     const limit = orEqual ? 1 : 0;
     let x = HEAD;
     let known = NONE;
     for (let level = this.height - 1; level >= 0; level--) {
-      let slot = x + LEVELS + 2 * level;
+      let slot = x + LEVELS + STRIDE * level;
       let next = i32[slot]!;
       while (next !== NONE && next !== known) {
         const np = i32[slot + 1]!;
-        const c = np < sp ? CMP_USER_LESS : np > sp ? CMP_USER_GREATER : this.compare(next, kbuf, ks, kl, tbuf, tp);
+        const np2 = i32[slot + 2]!;
+        const c =
+          np < sp ? CMP_USER_LESS : np > sp ? CMP_USER_GREATER : np2 < sp2 ? CMP_USER_LESS : np2 > sp2 ? CMP_USER_GREATER : this.compare(next, kbuf, ks, kl, tbuf, tp);
         if (c >= limit) {
           known = next;
           break;
         }
         x = next;
-        slot = x + LEVELS + 2 * level;
+        slot = x + LEVELS + STRIDE * level;
         next = i32[slot]!;
       }
     }
@@ -456,17 +469,18 @@ export class SkipList {
   /** Level `level` must be exactly the level-0 nodes taller than `level`, with right prefixes. */
   private checkLevel(level: number): void {
     const i32 = this.i32;
-    let slot = HEAD + LEVELS + 2 * level;
+    let slot = HEAD + LEVELS + STRIDE * level;
     if (level >= this.height && i32[slot] !== NONE) invariantFailed(`head links level ${level} above height`);
     for (let x = i32[HEAD + LEVELS]!; x !== NONE; x = i32[x + LEVELS]!) {
       const r = i32[x + RECORD]! >> 2;
       if (i32[r + REC_HEIGHT]! <= level) continue;
       if (i32[slot] !== x) invariantFailed(`level ${level} skips or misorders node ${x}`);
       const kl = i32[r + REC_KEY_LEN]! - TRAILER;
-      if (i32[slot + 1] !== prefixOf(this.buf, (r << 2) + REC_HEADER_BYTES + this.skip, kl - this.skip)) {
+      const ks = (r << 2) + REC_HEADER_BYTES + this.skip;
+      if (i32[slot + 1] !== prefixOf(this.buf, ks, kl - this.skip) || i32[slot + 2] !== prefixOf(this.buf, ks + 4, kl - this.skip - 4)) {
         invariantFailed(`level ${level} holds a wrong prefix for node ${x}`);
       }
-      slot = x + LEVELS + 2 * level;
+      slot = x + LEVELS + STRIDE * level;
     }
     if (i32[slot] !== NONE) invariantFailed(`level ${level} runs past the end of level 0`);
   }
