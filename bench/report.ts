@@ -5,6 +5,7 @@
 import type { EngineId } from './engines/types.js';
 import type { BenchResults, EngineSummary } from './lib/summary.js';
 import type { WorkloadResult } from './lib/types.js';
+import { HOT_KEYS, OVERWRITES, TXN_WORKERS } from './workloads.js';
 
 export const SHORT: Record<EngineId, string> = {
   sett: 'sett',
@@ -67,30 +68,71 @@ const WHAT: Record<string, string> = {
   'fillsync-64': 'fsync per put, 64 writers',
   'fillbig-4k': '4 KiB values, one put each',
   'fillbig-64k': '64 KiB values, one put each',
+  'txn-uncontended': `transfers between 2 of n/4 accounts, ${TXN_WORKERS} concurrent workers, sync off: committed txns/s`,
+  'txn-hot': `the same on ${HOT_KEYS} hot accounts (conflicts retried): committed txns/s`,
+  'txn-sync': 'txn-uncontended with every commit durable (fsync)',
+  'overwrite3-flatten': `n/4 keys written ${1 + OVERWRITES} times (incompressible values, batches of 1000), then a full compaction: puts/s of the writes`,
 };
 
 function get(e: EngineSummary, w: string): WorkloadResult | undefined {
   return e.workloads[w];
 }
 
-/** ops/s per engine and sett ÷ peer; a ratio above 1 means sett is faster. */
-export function throughputTable(res: BenchResults): string {
+/** One row of a ratio table: a figure of one workload's result. */
+interface Figure {
+  label: string;
+  workload: string;
+  of: (r: WorkloadResult) => number | undefined;
+  fmt: (x: number | undefined) => string;
+}
+
+/**
+ * A figure per engine, then sett ÷ each peer. "n/a": the engine ran but does not do this
+ * workload (no transactions, no disk); "—": no figure.
+ */
+function ratioTable(res: BenchResults, first: string, figures: readonly Figure[]): string {
   const engines = res.engines;
   const sett = engines.find((e) => e.id === 'sett');
   const peers = engines.filter((e) => e.id !== 'sett');
-  const head = ['workload', ...engines.map((e) => SHORT[e.id]), ...(sett === undefined ? [] : peers.map((p) => `sett ÷ ${SHORT[p.id]}`))];
-  const rows = res.workloads.map((w) => {
-    const cells = [`${w}`, ...engines.map((e) => fmtOps(get(e, w)?.opsPerSec))];
+  const head = [first, ...engines.map((e) => SHORT[e.id]), ...(sett === undefined ? [] : peers.map((p) => `sett ÷ ${SHORT[p.id]}`))];
+  const value = (e: EngineSummary, f: Figure): number | undefined => {
+    const r = get(e, f.workload);
+    return r === undefined ? undefined : f.of(r);
+  };
+  const rows = figures.map((f) => {
+    const cells = [f.label, ...engines.map((e) => (get(e, f.workload) === undefined && e.runs > 0 ? 'n/a' : f.fmt(value(e, f))))];
     if (sett !== undefined) {
-      const s = get(sett, w)?.opsPerSec;
+      const s = value(sett, f);
       for (const p of peers) {
-        const v = get(p, w)?.opsPerSec;
+        const v = value(p, f);
         cells.push(s === undefined || v === undefined ? '—' : fmtX(s / v));
       }
     }
     return cells;
   });
   return table(head, rows);
+}
+
+/** ops/s per engine and sett ÷ peer; a ratio above 1 means sett is faster. */
+export function throughputTable(res: BenchResults): string {
+  return ratioTable(res, 'workload', res.workloads.map((w) => ({ label: w, workload: w, of: (r) => r.opsPerSec, fmt: fmtOps })));
+}
+
+const FLATTEN = 'overwrite3-flatten';
+
+/** overwrite3-flatten: disk after the full compaction and write amplification of the writes. */
+function spaceTable(res: BenchResults): string {
+  const f = (label: string, of: Figure['of'], fmt: Figure['fmt'] = fmtX): Figure => ({ label, workload: FLATTEN, of, fmt });
+  return ratioTable(res, FLATTEN, [
+    f('space amp. after compaction: file sizes ÷ live bytes', (r) => r.extra?.fileSpaceAmp),
+    f('files after compaction', (r) => r.extra?.fileBytes, fmtBytes),
+    f('space amp. after compaction (allocated blocks)', (r) => r.spaceAmp),
+    f('space amp. before compaction (allocated blocks)', (r) => r.extra?.spaceAmpBeforeCompaction),
+    f('write amp. of the writes: flush + compaction bytes (own counters)', (r) => r.extra?.tableWriteAmp),
+    f('write amp. of the writes: WAL + flush + compaction (sett counters)', (r) => r.writeAmp),
+    f('write amp. of the writes: write(2) bytes', (r) => r.ioWriteAmp),
+    f('compaction time', (r) => r.extra?.compactMs, (ms) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`)),
+  ]);
 }
 
 function latencyTable(res: BenchResults): string {
@@ -140,6 +182,12 @@ function resourceTable(res: BenchResults): string {
       })],
     );
   }
+  for (const w of res.workloads.filter((x) => x.startsWith('txn-'))) {
+    rows.push([`${w}: conflicts retried per committed txn`, ...cell((e) => {
+      const x = get(e, w)?.extra?.retriesPerTxn;
+      return x === undefined ? '—' : x.toFixed(3);
+    })]);
+  }
   const big = res.workloads.filter((w) => w.startsWith('fillbig'));
   for (const w of big) rows.push([`${w} MB/s`, ...cell((e) => (get(e, w) === undefined ? '—' : get(e, w)!.mbPerSec.toFixed(0)))]);
   // Rows of workloads that were not run say nothing: leave them out.
@@ -147,10 +195,21 @@ function resourceTable(res: BenchResults): string {
 }
 
 function apiTable(res: BenchResults): string {
+  const code = (s: string | undefined): string => (s === undefined ? 'n/a' : `\`${s}\``);
+  const txn = res.workloads.some((w) => w.startsWith('txn-'));
+  const compact = res.workloads.includes(FLATTEN);
   return table(
-    ['engine', 'package', 'point read (readrandom)', 'scan', 'batch'],
-    res.engines.map((e) => [SHORT[e.id], e.label, `\`${e.apis.get}\``, `\`${e.apis.scan}\``, `\`${e.apis.batch}\``]),
-    ['---', '---', '---', '---', '---'],
+    ['engine', 'package', 'point read (readrandom)', 'scan', 'batch', ...(txn ? ['transaction (txn-*)'] : []), ...(compact ? ['full compaction'] : [])],
+    res.engines.map((e) => [
+      SHORT[e.id],
+      e.label,
+      code(e.apis.get),
+      code(e.apis.scan),
+      code(e.apis.batch),
+      ...(txn ? [code(e.apis.txn)] : []),
+      ...(compact ? [code(e.apis.compact)] : []),
+    ]),
+    ['---', '---', '---', '---', '---', ...(txn ? ['---'] : []), ...(compact ? ['---'] : [])],
   );
 }
 
@@ -217,6 +276,12 @@ export function markdownReport(res: BenchResults): string {
   out.push('');
   out.push(resourceTable(res));
   out.push('');
+  if (res.workloads.includes(FLATTEN)) {
+    out.push(`## Space amplification (${FLATTEN}; sett ÷ peer below 1 means sett uses less)`);
+    out.push('');
+    out.push(spaceTable(res));
+    out.push('');
+  }
   out.push('## What was measured');
   out.push('');
   out.push(apiTable(res));

@@ -17,22 +17,21 @@ import {
   fillBatch,
   fillSingle,
   fillSync,
+  HOT_KEYS,
+  loadAccounts,
   ON_LOADED_DB,
   opsFor,
+  overwriteFlatten,
+  quarterKeys,
   readRandom,
   readScan,
   readWhileWriting,
   seekRandom,
+  settle,
+  transfers,
 } from './workloads.js';
 
 const SEED = 20240601;
-
-/** Waits for the engine's leftover background work (not timed into `r`; recorded as settleMs). */
-async function settle(e: Engine, r: WorkloadResult): Promise<void> {
-  if (e.settle === undefined) return;
-  const ms = await e.settle();
-  r.extra = { ...r.extra, settleMs: Math.round(ms) };
-}
 
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
@@ -51,6 +50,11 @@ async function warmUp(s: Session, n: number, values: ValuePool): Promise<void> {
   await readScan(db.engine, 'warmup', w, true);
   await seekRandom(db.engine, w, Math.floor(w / 10), SEED + 4);
   await s.drop(db);
+  if (s.factory.apis.txn === undefined) return;
+  const accounts = await s.open();
+  await loadAccounts(accounts.engine, 1000);
+  await transfers(accounts.engine, 'warmup', 1000, 1000, new Float64Array(1000), SEED + 5, false);
+  await s.drop(accounts);
 }
 
 async function runWorkloads(s: Session, req: WorkerRequest, log: (r: WorkloadResult) => void): Promise<void> {
@@ -143,6 +147,34 @@ async function runWorkloads(s: Session, req: WorkerRequest, log: (r: WorkloadRes
     const m = new WriteMeter(db);
     log(m.finish(await fillSingle(db.engine, name, ops, rnd, big, false), ops * (16 + size), durable));
     await s.drop(db);
+  }
+
+  // Transactions: one set of accounts per durability setting; engines without transactions skip.
+  const accounts = quarterKeys(n);
+  const txns = [['txn-uncontended', accounts, false], ['txn-hot', HOT_KEYS, false], ['txn-sync', accounts, true]] as const;
+  for (const sync of [false, true]) {
+    const mine = txns.filter(([name, , sy]) => sy === sync && want.has(name));
+    if (mine.length === 0 || s.factory.apis.txn === undefined || (sync && !durable)) continue;
+    const db = await s.open(sync);
+    await loadAccounts(db.engine, accounts);
+    await db.engine.settle?.();
+    const moved = new Float64Array(accounts); // what the committed transfers moved, per account
+    for (const [name, keys] of mine) {
+      gc();
+      const r = await transfers(db.engine, name, opsFor(name, n), keys, moved, SEED + 20, sync);
+      r.api = s.factory.apis.txn;
+      log(r);
+    }
+    await s.drop(db);
+  }
+
+  if (durable && want.has('overwrite3-flatten')) {
+    gc();
+    const db = await s.open();
+    const r = await overwriteFlatten(db, quarterKeys(n), SEED + 21);
+    r.api = s.factory.apis.compact ?? 'none';
+    log(r);
+    await s.drop(db, true);
   }
 }
 

@@ -5,8 +5,9 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Engine } from './engines/types.js';
-import { KEY_BYTES, VALUE_BYTES, keyOf, missingKeyOf, Rng, type Values } from './lib/data.js';
-import { Latencies, RssPeak, round, yieldToLoop } from './lib/measure.js';
+import { KEY_BYTES, VALUE_BYTES, keyOf, missingKeyOf, permutation, Rng, ValuePool, type Values } from './lib/data.js';
+import { diskBytes, fileBytes, Latencies, RssPeak, round, yieldToLoop } from './lib/measure.js';
+import { WriteMeter } from './lib/session.js';
 import type { WorkloadResult } from './lib/types.js';
 
 export const WORKLOADS = [
@@ -25,6 +26,10 @@ export const WORKLOADS = [
   'fillsync-64',
   'fillbig-4k',
   'fillbig-64k',
+  'txn-uncontended',
+  'txn-hot',
+  'txn-sync',
+  'overwrite3-flatten',
 ] as const;
 
 export type WorkloadName = (typeof WORKLOADS)[number];
@@ -36,6 +41,12 @@ export const ON_LOADED_DB: ReadonlySet<string> = new Set(['readrandom', 'readmis
 export const BATCH = 1000;
 /** Concurrent writers in fillsync-64. */
 export const SYNC_WRITERS = 64;
+/** Concurrent async workers in the txn-* workloads. */
+export const TXN_WORKERS = 8;
+/** Accounts every txn-hot transaction picks from. */
+export const HOT_KEYS = 16;
+/** overwrite3-flatten: times every key is written again after the first. */
+export const OVERWRITES = 3;
 /** Entries read after each seek in seekrandom. */
 export const SEEK_NEXT = 10;
 /** readwhilewriting: operations each side does before it yields the event loop. */
@@ -68,9 +79,21 @@ export function opsFor(workload: string, n: number): number {
       return Math.max(200, Math.floor(n / 40));
     case 'fillbig-64k':
       return Math.max(50, Math.floor(n / 640));
+    case 'txn-uncontended':
+    case 'txn-hot':
+      return Math.max(1000, Math.floor(n / 20));
+    case 'txn-sync':
+      return Math.max(500, Math.floor(n / 400));
+    case 'overwrite3-flatten':
+      return quarterKeys(n) * (1 + OVERWRITES);
     default:
       return n;
   }
+}
+
+/** Keys of the txn-* accounts and of overwrite3-flatten: a quarter of the run's keys. */
+export function quarterKeys(n: number): number {
+  return Math.max(1000, Math.floor(n / 4));
 }
 
 export const ENTRY_BYTES = KEY_BYTES + VALUE_BYTES;
@@ -252,21 +275,140 @@ export async function readWhileWriting(e: Engine, n: number, reads: number, valu
   return r;
 }
 
-/** `ops` synced puts shared among `writers` concurrent loops (group commit can batch them). */
-export async function fillSync(e: Engine, name: string, ops: number, writers: number, order: (i: number) => number, values: Values): Promise<WorkloadResult> {
-  const lat = new Latencies(ops);
-  const rss = new RssPeak();
+/**
+ * Runs `ops` operations, `op(i, w)` for i = 0, 1, … on `workers` concurrent async loops (w is
+ * the loop's number), with the clock read around each; resolves with the elapsed milliseconds.
+ */
+async function concurrently(ops: number, workers: number, lat: Latencies, op: (i: number, w: number) => unknown): Promise<number> {
   let next = 0;
-  const one = async (): Promise<void> => {
+  const loop = async (w: number): Promise<void> => {
     while (next < ops) {
-      const idx = order(next++);
+      const i = next++;
       const t0 = now();
-      await e.put(keyOf(idx), values.valueOf(idx), true);
+      await op(i, w);
       lat.add((now() - t0) * 1000);
     }
   };
   const t = now();
-  await Promise.all(Array.from({ length: writers }, one));
-  const ms = now() - t;
+  await Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
+  return now() - t;
+}
+
+/** `ops` synced puts shared among `writers` concurrent loops (group commit can batch them). */
+export async function fillSync(e: Engine, name: string, ops: number, writers: number, order: (i: number) => number, values: Values): Promise<WorkloadResult> {
+  const lat = new Latencies(ops);
+  const rss = new RssPeak();
+  const ms = await concurrently(ops, writers, lat, (i) => {
+    const idx = order(i);
+    return e.put(keyOf(idx), values.valueOf(idx), true);
+  });
   return result(name, ops, ms, ops * ENTRY_BYTES, lat, 'op', rss);
+}
+
+/** Waits for the engine's leftover background work (not timed into `r`; recorded as settleMs). */
+export async function settle(e: Engine, r: WorkloadResult): Promise<void> {
+  if (e.settle === undefined) return;
+  const ms = await e.settle();
+  r.extra = { ...r.extra, settleMs: Math.round(ms) };
+}
+
+/** txn-*: accounts `keyOf(0..)`, each balance an 8-byte float64 holding an integer. */
+const BALANCE_BYTES = 8;
+const START_BALANCE = 1_000_000;
+
+function balance(x: number): Buffer {
+  const b = Buffer.allocUnsafe(BALANCE_BYTES);
+  b.writeDoubleLE(x, 0);
+  return b;
+}
+
+function balanceOf(v: Uint8Array | undefined | null): number {
+  if (v === undefined || v === null || v.length !== BALANCE_BYTES) throw new Error(`txn: an account holds ${v?.length ?? 'no'} bytes, expected ${BALANCE_BYTES}`);
+  return Buffer.from(v.buffer, v.byteOffset, BALANCE_BYTES).readDoubleLE(0);
+}
+
+/** Creates `accounts` accounts with the same balance, in batches. */
+export async function loadAccounts(e: Engine, accounts: number): Promise<void> {
+  const start = balance(START_BALANCE);
+  await fillBatch(e, 'accounts', accounts, (i) => i, { size: BALANCE_BYTES, valueOf: () => start });
+}
+
+/**
+ * Throws unless every account holds its starting balance plus the amounts of the transfers that
+ * committed (`moved[i]`; the order does not matter, so this holds under any serial order), and
+ * the balances still add up to what the accounts started with. A lost update, a torn or a
+ * doubly applied transaction breaks it.
+ */
+export function checkBalances(e: Engine, name: string, moved: Float64Array): void {
+  let sum = 0;
+  for (let i = 0; i < moved.length; i++) {
+    const b = balanceOf(e.get(keyOf(i)));
+    if (b !== START_BALANCE + moved[i]!) throw new Error(`${name}: account ${i} holds ${b}, expected ${START_BALANCE + moved[i]!} from the committed transfers`);
+    sum += b;
+  }
+  if (sum !== moved.length * START_BALANCE) throw new Error(`${name}: balances add up to ${sum}, expected ${moved.length * START_BALANCE}`);
+}
+
+/**
+ * `txns` transfers by TXN_WORKERS concurrent async workers: each a read-modify-write
+ * transaction reading two different accounts among the first `keys` and writing both back (one
+ * down, one up by the same amount), retried on conflict by the engine adapter. Adds each
+ * committed transfer to `moved` and checks every account against it afterwards.
+ */
+export async function transfers(e: Engine, name: string, txns: number, keys: number, moved: Float64Array, seed: number, sync: boolean): Promise<WorkloadResult> {
+  const transact = e.transact?.bind(e);
+  if (transact === undefined) throw new Error(`${name}: the engine has no transactions`);
+  const lat = new Latencies(txns);
+  const rss = new RssPeak();
+  const rngs = Array.from({ length: TXN_WORKERS }, (_, w) => new Rng(seed + w * 7919));
+  let retries = 0;
+  const ms = await concurrently(txns, TXN_WORKERS, lat, async (_, w) => {
+    const rng = rngs[w]!;
+    const a = rng.below(keys);
+    const b = (a + 1 + rng.below(keys - 1)) % keys;
+    const amount = 1 + rng.below(100);
+    retries += await transact([keyOf(a), keyOf(b)], ([va, vb]) => [balance(balanceOf(va) - amount), balance(balanceOf(vb) + amount)], sync);
+    moved[a] = moved[a]! - amount;
+    moved[b] = moved[b]! + amount;
+  });
+  checkBalances(e, name, moved);
+  const r = result(name, txns, ms, txns * 2 * (KEY_BYTES + BALANCE_BYTES), lat, 'op', rss);
+  r.extra = { workers: TXN_WORKERS, keys, retries, retriesPerTxn: round(retries / txns, 4) };
+  return r;
+}
+
+/**
+ * overwrite3-flatten: `k` keys in random order, then every key OVERWRITES more times (a new
+ * random order and new values each time), in batches, with incompressible values; then the
+ * engine's full compaction. Write amplification is the writes'; disk use is measured after the
+ * compaction and close() (so deletions of obsolete files still in flight are done): the caller
+ * only removes the directory.
+ */
+export async function overwriteFlatten(db: { engine: Engine; dir: string }, k: number, seed: number): Promise<WorkloadResult> {
+  const e = db.engine;
+  const values = new ValuePool(VALUE_BYTES, seed, false);
+  const meter = new WriteMeter(db);
+  const rss = new RssPeak();
+  let ms = 0;
+  for (let round = 0; round <= OVERWRITES; round++) {
+    const perm = permutation(k, seed + round);
+    const r = await fillBatch(e, 'overwrite3-flatten', k, (i) => perm[i]!, values, round * 1009);
+    ms += r.seconds * 1000;
+    rss.peak = Math.max(rss.peak, r.rssPeak);
+  }
+  const ops = k * (1 + OVERWRITES);
+  const live = k * ENTRY_BYTES;
+  const r = result('overwrite3-flatten', ops, ms, ops * ENTRY_BYTES, undefined, 'batch', rss);
+  await settle(e, r);
+  meter.finish(r, live, true);
+  const before = r.spaceAmp!;
+  const t = now();
+  await e.compactAll?.();
+  const compactMs = now() - t;
+  await e.close();
+  r.diskBytes = diskBytes(db.dir);
+  r.spaceAmp = round(r.diskBytes / live, 3);
+  const files = fileBytes(db.dir);
+  r.extra = { ...r.extra, keys: k, compactMs: Math.round(compactMs), fileBytes: files, fileSpaceAmp: round(files / live, 3), spaceAmpBeforeCompaction: before };
+  return r;
 }

@@ -10,8 +10,14 @@ interface ClassicLevel {
   batch(ops: { type: 'put'; key: Buffer; value: Buffer }[]): Promise<void>;
   getSync(key: Buffer): Buffer | undefined;
   iterator(options: { gte?: Buffer; limit?: number; reverse?: boolean }): LevelIterator;
+  compactRange(start: Buffer, end: Buffer): Promise<void>;
+  getProperty(property: string): string;
   close(): Promise<void>;
 }
+
+/** Below and above every benchmark key (16 ASCII digits). */
+const ALL_KEYS: [Buffer, Buffer] = [Buffer.alloc(0), Buffer.from([0xff])];
+const MIB = 1024 * 1024;
 
 interface ClassicLevelModule {
   ClassicLevel: new (location: string, options: Record<string, unknown>) => ClassicLevel;
@@ -42,6 +48,20 @@ class LevelEngine implements Engine {
     return seekLevel(this.db, key, n);
   }
 
+  compactAll(): Promise<void> {
+    return this.db.compactRange(...ALL_KEYS);
+  }
+
+  /** Sum of the Write(MB) column of `leveldb.stats` (flushes count at the level they go to). */
+  tableBytesWritten(): number {
+    let mb = 0;
+    for (const line of this.db.getProperty('leveldb.stats').split('\n')) {
+      const cols = line.trim().split(/\s+/).map(Number);
+      if (cols.length === 6 && cols.every(Number.isFinite)) mb += cols[5]!;
+    }
+    return mb * MIB;
+  }
+
   close(): Promise<void> {
     return this.db.close();
   }
@@ -56,6 +76,7 @@ export const leveldb: EngineFactory = {
     get: 'db.getSync(k)',
     scan: 'iterator({ reverse }).nextv(1000)',
     seek: 'iterator({ gte: k, limit: 10 }).nextv(10)',
+    compact: 'await db.compactRange("", "\\xff")',
   },
   durable: true,
   async open(dir: string, o: OpenOptions): Promise<Engine> {

@@ -38,6 +38,16 @@ class LmdbEngine implements Engine {
     return this.db.get(key);
   }
 
+  async transact(keys: readonly Buffer[], update: (values: (Uint8Array | undefined)[]) => Buffer[]): Promise<number> {
+    // Write transactions are serialized: reads inside see the latest state, nothing conflicts.
+    const db = this.db;
+    await db.transaction(() => {
+      const next = update(keys.map((k) => db.get(k)));
+      for (let i = 0; i < keys.length; i++) void db.put(keys[i]!, next[i]!);
+    });
+    return 0;
+  }
+
   scan(reverse: boolean): { entries: number; bytes: number } {
     let entries = 0;
     let bytes = 0;
@@ -68,6 +78,7 @@ export const lmdb: EngineFactory = {
     get: 'db.get(k)',
     scan: 'db.getRange({ reverse })',
     seek: 'db.getRange({ start: k, limit: 10 })',
+    txn: 'await db.transaction(() => { db.get(k)…; db.put(k, v)… }) (serialized)',
   },
   durable: true,
   async open(dir: string, o: OpenOptions): Promise<Engine> {

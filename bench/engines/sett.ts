@@ -1,5 +1,5 @@
 /** sett itself, from its TypeScript sources (the worker runs under tsx). */
-import { open, type DB } from '../../src/index.js';
+import { ErrorCode, open, type DB } from '../../src/index.js';
 import type { Engine, EngineFactory, OpenOptions, SettCounters } from './types.js';
 import { settVersion } from './version.js';
 
@@ -39,6 +39,31 @@ class SettEngine implements Engine {
     for (let e = it.nextSync(); e !== undefined; e = it.nextSync()) got++;
     it.closeSync();
     return got;
+  }
+
+  async transact(keys: readonly Buffer[], update: (values: (Uint8Array | undefined)[]) => Buffer[], sync: boolean): Promise<number> {
+    // Retried at once on ErrConflict (db.update() would also pause up to min(2^attempt, 64) ms).
+    for (let retries = 0; ; retries++) {
+      const t = this.db.transaction();
+      try {
+        const next = update(keys.map((k) => t.getSync(k)));
+        for (let i = 0; i < keys.length; i++) t.put(keys[i]!, next[i]!);
+        await t.commit(sync ? { sync: true } : undefined);
+        return retries;
+      } catch (e) {
+        t.rollback();
+        if ((e as { code?: unknown }).code !== ErrorCode.Conflict) throw e;
+      }
+    }
+  }
+
+  compactAll(): Promise<void> {
+    return this.db.flatten();
+  }
+
+  tableBytesWritten(): number {
+    const c = this.db.stats().counters;
+    return c.flushBytes + c.compactionBytesWritten;
   }
 
   close(): Promise<void> {
@@ -82,6 +107,8 @@ export const sett: EngineFactory = {
     get: 'db.getSync(k)',
     scan: 'for (… of db.iterator({ reverse }))',
     seek: 'db.iterator({ gte: k, limit: 10 }).nextSync()',
+    txn: 'db.transaction(): getSync, put, await commit({ sync }); retried at once on ErrConflict',
+    compact: 'await db.flatten()',
   },
   durable: true,
   async open(dir: string, o: OpenOptions): Promise<Engine> {

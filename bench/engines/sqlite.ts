@@ -18,9 +18,14 @@ interface Database {
   pragma(source: string): unknown;
   exec(source: string): void;
   prepare(source: string): Statement;
-  transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
+  transaction<A extends unknown[]>(fn: (...args: A) => void): Transaction<A>;
   close(): void;
 }
+
+/** A better-sqlite3 transaction function: BEGIN (DEFERRED) when called, `.immediate()` for BEGIN IMMEDIATE. */
+type Transaction<A extends unknown[]> = ((...args: A) => void) & { immediate: (...args: A) => void };
+
+type RmwArgs = [keys: readonly Buffer[], update: (values: (Uint8Array | undefined)[]) => Buffer[]];
 
 type DatabaseCtor = new (path: string) => Database;
 
@@ -31,6 +36,7 @@ class SqliteEngine implements Engine {
   private readonly rev: Statement;
   private readonly from: Statement;
   private readonly many: (keys: readonly Buffer[], values: readonly Buffer[]) => void;
+  private readonly rmw: Transaction<RmwArgs>;
 
   constructor(private readonly db: Database) {
     this.ins = db.prepare('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)');
@@ -41,6 +47,11 @@ class SqliteEngine implements Engine {
     const ins = this.ins;
     this.many = db.transaction((keys: readonly Buffer[], values: readonly Buffer[]) => {
       for (let i = 0; i < keys.length; i++) ins.run(keys[i], values[i]);
+    });
+    const sel = this.sel;
+    this.rmw = db.transaction((...[keys, update]: RmwArgs) => {
+      const next = update(keys.map((k) => sel.get(k) as Buffer | undefined));
+      for (let i = 0; i < keys.length; i++) ins.run(keys[i], next[i]);
     });
   }
 
@@ -54,6 +65,16 @@ class SqliteEngine implements Engine {
 
   get(key: Buffer): Buffer | undefined {
     return this.sel.get(key) as Buffer | undefined;
+  }
+
+  transact(...args: RmwArgs): number {
+    this.rmw.immediate(...args); // synchronous: one transaction at a time, no conflicts
+    return 0;
+  }
+
+  async compactAll(): Promise<void> {
+    this.db.exec('VACUUM');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   scan(reverse: boolean): { entries: number; bytes: number } {
@@ -86,6 +107,8 @@ export const sqlite: EngineFactory = {
     get: 'SELECT v … WHERE k = ? .pluck().get(k)',
     scan: 'SELECT k, v … ORDER BY k .raw().iterate()',
     seek: 'SELECT … WHERE k >= ? ORDER BY k LIMIT 10 .raw().all()',
+    txn: 'db.transaction(SELECT…, INSERT OR REPLACE…).immediate() (BEGIN IMMEDIATE)',
+    compact: 'VACUUM; PRAGMA wal_checkpoint(TRUNCATE)',
   },
   durable: true,
   async open(dir: string, o: OpenOptions): Promise<Engine> {

@@ -24,6 +24,10 @@ export interface EngineApis {
   get: string;
   scan: string;
   seek: string;
+  /** Read-modify-write transaction (txn-*); absent: the engine has none. */
+  txn?: string;
+  /** Full compaction (overwrite3-flatten); absent: nothing to call. */
+  compact?: string;
 }
 
 /** Counters only sett reports (write amplification from its own books). */
@@ -54,6 +58,16 @@ export interface Engine {
   seek(key: Buffer, n: number): Promise<number> | number;
   close(): Promise<void>;
   counters?(): SettCounters;
+  /**
+   * One read-modify-write transaction: reads `keys`, writes `update(values read)` back to them
+   * and commits, atomically and serializably; `sync`: durable before it resolves. Retries on a
+   * conflict; resolves with the number of retries. Absent on engines without transactions.
+   */
+  transact?(keys: readonly Buffer[], update: (values: (Uint8Array | undefined)[]) => Buffer[], sync: boolean): Promise<number> | number;
+  /** Compacts the whole key space (drops overwritten versions); absent if the engine has no such call. */
+  compactAll?(): Promise<void>;
+  /** Bytes flushes and compactions have written to tables so far, from the engine's own books. */
+  tableBytesWritten?(): number;
   /**
    * Lets background work the writes left behind finish, for engines whose background work
    * needs the event loop (sett installs flushes on the main thread, and a synchronous read loop

@@ -30,7 +30,7 @@ export const USAGE = `npm run bench -- [options]
   --scale              sett and LevelDB, one database grown to 10,000,000 keys, measured at 1 M, 5 M, 10 M
   --keys N             number of keys (e.g. 20000 or 20k, 1M)
   --engines LIST       comma-separated: ${ENGINE_IDS.join(', ')}
-  --workloads LIST     comma-separated names or groups (fillseq, fillrandom, fillsync, fillbig, read):
+  --workloads LIST     comma-separated names or groups (fillseq, fillrandom, fillsync, fillbig, read, txn):
                        ${WORKLOADS.join(', ')}
   --runs N             runs per engine (median reported; default 3, scale 1)
   --memtable BYTES     memtable / write buffer for sett and LevelDB (default 4M)
@@ -58,6 +58,7 @@ const GROUPS: Record<string, string[]> = {
   fillsync: ['fillsync-1', 'fillsync-64'],
   fillbig: ['fillbig-4k', 'fillbig-64k'],
   read: ['readrandom', 'readmissing', 'readseq', 'readreverse', 'seekrandom'],
+  txn: ['txn-uncontended', 'txn-hot', 'txn-sync'],
   all: [...WORKLOADS],
 };
 

@@ -65,14 +65,15 @@ export class ValuePool implements Values {
   private readonly pool: Buffer;
   readonly size: number;
 
-  constructor(size: number, seed = 42) {
+  /** `compressible` false: every byte random (nothing for Snappy to save). */
+  constructor(size: number, seed = 42, compressible = true) {
     this.size = size;
     const rng = new Rng(seed);
     const bytes = Math.ceil((POOL_VALUES * 100 + size) / (2 * RUN)) * 2 * RUN;
     const pool = Buffer.allocUnsafe(bytes);
     for (let off = 0; off < bytes; off += 2 * RUN) {
-      for (let j = 0; j < RUN; j++) pool[off + j] = rng.next() & 0xff;
-      pool.copy(pool, off + RUN, off, off + RUN);
+      for (let j = 0; j < (compressible ? RUN : 2 * RUN); j++) pool[off + j] = rng.next() & 0xff;
+      if (compressible) pool.copy(pool, off + RUN, off, off + RUN);
     }
     this.pool = pool;
   }

@@ -20,8 +20,9 @@ export class Session {
     return { engine, dir };
   }
 
-  async drop(db: { engine: Engine; dir: string }): Promise<void> {
-    await db.engine.close();
+  /** Closes the database (unless `closed`) and removes its directory. */
+  async drop(db: { engine: Engine; dir: string }, closed = false): Promise<void> {
+    if (!closed) await db.engine.close();
     rmSync(db.dir, { recursive: true, force: true });
   }
 }
@@ -30,10 +31,12 @@ export class Session {
 export class WriteMeter {
   private readonly before: SettCounters | undefined;
   private readonly io0: number | undefined;
+  private readonly tables0: number | undefined;
 
   constructor(private readonly db: { engine: Engine; dir: string }) {
     this.before = db.engine.counters?.();
     this.io0 = processWriteBytes();
+    this.tables0 = db.engine.tableBytesWritten?.();
   }
 
   /** Adds disk use, space amplification and write amplification (since construction) to `r`. */
@@ -55,6 +58,8 @@ export class WriteMeter {
         walGroups: c.walGroups - b.walGroups,
       };
     }
+    const tables1 = this.db.engine.tableBytesWritten?.();
+    if (this.tables0 !== undefined && tables1 !== undefined) r.extra = { ...r.extra, tableWriteAmp: round((tables1 - this.tables0) / written, 3) };
     const io1 = processWriteBytes();
     if (durable && this.io0 !== undefined && io1 !== undefined) r.ioWriteAmp = round((io1 - this.io0) / written, 3);
     if (durable) {
