@@ -117,7 +117,7 @@ export const DEFAULTS = {
   versionsToKeep: 1,
   disableAutoCompaction: false,
   managedVersions: false,
-  compactionWorkers: 1,
+  compactionWorkers: 2,
 } as const;
 
 const KNOWN = new Set([

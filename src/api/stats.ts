@@ -13,6 +13,8 @@ export interface LevelStats {
   /** Target bytes (0 for L0 and levels above the base level). */
   targetBytes: number;
   compactions: number;
+  /** Shards run by compactions into this level that were split (subcompactions). */
+  subcompactions: number;
   trivialMoves: number;
   /** Bytes compactions into this level read and wrote. */
   compactionBytesRead: number;
@@ -51,6 +53,7 @@ export function statsOf(e: Engine): DBStats {
       score: scores.get(level) ?? 0,
       targetBytes: sizing.targets[level] ?? 0,
       compactions: c.compactions,
+      subcompactions: c.subcompactions,
       trivialMoves: c.trivialMoves,
       compactionBytesRead: c.bytesRead,
       compactionBytesWritten: c.bytesWritten,

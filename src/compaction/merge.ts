@@ -15,7 +15,7 @@
  */
 import { compareRange } from '../codec/bytes.js';
 import type { InternalIterator } from '../codec/iterator.js';
-import { readTrailer, TRAILER_BYTES } from '../codec/keys.js';
+import { makeInternalKey, readTrailer, TRAILER_BYTES, VERSION_MAX } from '../codec/keys.js';
 import type { FileSystem } from '../fs/types.js';
 import type { TableInfo } from '../manifest/edit.js';
 import { tablePath } from '../manifest/filenames.js';
@@ -23,11 +23,22 @@ import { BlockCache, TableBuilder, type TableOptions, TableReader } from '../sst
 import { isDeadValue } from '../engine/db-iterator.js';
 import { MergingIterator } from '../engine/merging-iterator.js';
 import { yieldToEventLoop } from '../engine/yield.js';
+import { ConcatIterator } from './concat-iterator.js';
 
 export interface CompactionJob {
   dir: string;
-  /** Input table file numbers (any order: internal keys are unique across tables). */
-  inputs: number[];
+  /**
+   * Input tables as sorted runs: each run lists tables in key order with disjoint ranges (an
+   * L0 table is a run of its own; the tables taken from a deeper level form one run). Runs may
+   * come in any order: internal keys are unique across tables.
+   */
+  runs: number[][];
+  /**
+   * A subcompaction's share of the key space: user keys in [start, end) (either side open when
+   * absent). Shards of one compaction split between user keys and run in parallel.
+   */
+  start?: Uint8Array;
+  end?: Uint8Array;
   /** File numbers the outputs may use, in order. */
   outputNumbers: number[];
   outputLevel: number;
@@ -94,23 +105,32 @@ export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: B
 
   try {
     const children: InternalIterator[] = [];
-    for (const n of job.inputs) {
-      const f = await fs.open(tablePath(job.dir, n), { readOnly: true });
-      const r = TableReader.open(f, n, cache);
-      readers.push(r);
-      bytesRead += r.meta.fileSize;
-      children.push(r.iterator());
+    for (const run of job.runs) {
+      const tables: TableReader[] = [];
+      for (const n of run) {
+        const f = await fs.open(tablePath(job.dir, n), { readOnly: true });
+        const r = TableReader.open(f, n, cache);
+        readers.push(r);
+        tables.push(r);
+        bytesRead += r.meta.fileSize;
+      }
+      children.push(tables.length === 1 ? tables[0]!.iterator() : new ConcatIterator(tables));
     }
     const it = new MergingIterator(children);
+    const end = job.end;
     let entriesIn = 0;
     let entriesOut = 0;
     let belowDiscard = 0;
     let sawDead = false;
-    for (it.seekToFirst(); it.valid(); it.next()) {
-      entriesIn++;
-      if (entriesIn % ENTRIES_PER_SLICE === 0) await yieldToEventLoop();
+    // (k, VERSION_MAX) sorts before every stored version of k.
+    if (job.start === undefined) it.seekToFirst();
+    else it.seek(makeInternalKey(job.start, VERSION_MAX));
+    for (; it.valid(); it.next()) {
       const ik = it.key();
       const ulen = ik.length - TRAILER_BYTES;
+      if (end !== undefined && compareRange(ik, 0, ulen, end, 0, end.length) >= 0) break;
+      entriesIn++;
+      if (entriesIn % ENTRIES_PER_SLICE === 0) await yieldToEventLoop();
       const sameUser = haveLast && compareRange(ik, 0, ulen, lastUser, 0, lastUser.length) === 0;
       if (!sameUser) {
         // Track the user key even when its entries are dropped: an older version below a

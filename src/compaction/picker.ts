@@ -115,6 +115,9 @@ export function manualPlan(levels: readonly (readonly TableInfo[])[], level: num
   const outputLevel = level === 0 ? Math.max(1, sizing.baseLevel) : level + 1;
   const [x, y] = rangeOf(src);
   const lower = overlapping(levels[outputLevel] ?? [], x, y);
-  const trivialMove = lower.length === 0 && src.length === 1 && (level > 0 || (levels[0] ?? []).length === 1);
+  // A manual compaction ends in the last level; the step into it always rewrites, so that
+  // overwritten, deleted and expired entries are collected (moving a table down unread would
+  // keep them, as LevelDB avoids by never moving tables in a manual compaction).
+  const trivialMove = lower.length === 0 && src.length === 1 && (level > 0 || (levels[0] ?? []).length === 1) && outputLevel < LAST_LEVEL;
   return { level, outputLevel, upper: src, lower, trivialMove, targetTableBytes: tableTargetBytes(outputLevel, sizing, tuning), score: 0, sizing };
 }

@@ -86,6 +86,7 @@ export function workerPoolRunner(size: number): CompactionRunner {
   const flushSlot = new WorkerSlot();
   return {
     sharedMemtables: true,
+    parallelism: slots.length,
     async flush(fs: FileSystem, job: FlushJob): Promise<TableInfo> {
       if (!(fs instanceof NodeFileSystem) || !(job.memory instanceof SharedArrayBuffer)) return inlineRunner.flush!(fs, job);
       return flushSlot.run<TableInfo>('flush', job);

@@ -19,7 +19,8 @@ import { type CompactionJob, type CompactionResult, runCompaction } from '../com
 import { type FlushJob, runFlush } from '../compaction/flush-job.js';
 import { type CompactionPlan, manualPlan, pickCompaction } from '../compaction/picker.js';
 import { type CompactionTuning, LAST_LEVEL } from '../compaction/levels.js';
-import { userKeyOf } from '../codec/keys.js';
+import { compareInternal, userKeyOf } from '../codec/keys.js';
+import { splitKeys } from '../compaction/split.js';
 import type { FileSystem } from '../fs/types.js';
 import type { Engine } from './engine.js';
 import { isNoSpace, openTable, tableOptions } from './flusher.js';
@@ -31,6 +32,8 @@ import type { TableHandle } from './version.js';
 export interface CompactionRunner {
   /** Whether memtables should live in SharedArrayBuffers (so `flush` can run elsewhere). */
   readonly sharedMemtables: boolean;
+  /** Compactions it can run at once (1 if absent): a large one is split into that many shards. */
+  readonly parallelism?: number;
   run(fs: FileSystem, job: CompactionJob): Promise<CompactionResult>;
   flush?(fs: FileSystem, job: FlushJob): Promise<TableInfo>;
   close(): Promise<void>;
@@ -45,6 +48,8 @@ export const inlineRunner: CompactionRunner = {
 
 export interface LevelCounters {
   compactions: number;
+  /** Shards run by split compactions. */
+  subcompactions: number;
   bytesRead: number;
   bytesWritten: number;
   trivialMoves: number;
@@ -57,7 +62,7 @@ export class Compactor {
   private manual: Promise<void> = Promise.resolve();
   private manualActive = 0;
   private retryAt = 0;
-  readonly perLevel: LevelCounters[] = Array.from({ length: LAST_LEVEL + 1 }, () => ({ compactions: 0, bytesRead: 0, bytesWritten: 0, trivialMoves: 0 }));
+  readonly perLevel: LevelCounters[] = Array.from({ length: LAST_LEVEL + 1 }, () => ({ compactions: 0, subcompactions: 0, bytesRead: 0, bytesWritten: 0, trivialMoves: 0 }));
   failures = 0;
   lastError: string | undefined;
   /** Set while compactions fail for lack of space; cleared by the next success. */
@@ -69,6 +74,14 @@ export class Compactor {
 
   get tuning(): CompactionTuning {
     return this.engine.config;
+  }
+
+  /** Open tables of the current Version for these inputs (for their index blocks). */
+  private handlesOf(inputs: readonly TableInfo[]): TableHandle[] {
+    const want = new Set(inputs.map((t) => t.fileNumber));
+    const out: TableHandle[] = [];
+    for (const level of this.engine.version.levels) for (const t of level) if (want.has(t.info.fileNumber)) out.push(t);
+    return out;
   }
 
   /** Starts an automatic compaction if one is due and none runs. */
@@ -177,17 +190,17 @@ export class Compactor {
     }
     const inputs = [...plan.upper, ...plan.lower];
     const inputBytes = inputs.reduce((s, t) => s + t.fileSize, 0);
-    const outputs = Math.ceil(inputBytes / plan.targetTableBytes) * 2 + 4;
-    const outputNumbers = Array.from({ length: outputs }, () => e.allocateFileNumber());
     const levels = e.manifest!.state.levels;
     const deeperRanges: [Uint8Array, Uint8Array][][] = [];
     for (let l = plan.outputLevel + 1; l <= LAST_LEVEL; l++) {
       deeperRanges.push((levels[l] ?? []).map((t: TableInfo) => [userKeyOf(t.smallest), userKeyOf(t.largest)]));
     }
-    const job: CompactionJob = {
+    const byKey = (ts: TableInfo[]): number[] => [...ts].sort((a, b) => compareInternal(a.smallest, b.smallest)).map((t) => t.fileNumber);
+    const runs = plan.level === 0 ? plan.upper.map((t) => [t.fileNumber]) : [byKey(plan.upper)];
+    if (plan.lower.length > 0) runs.push(byKey(plan.lower));
+    const base = {
       dir: e.dir,
-      inputs: inputs.map((t) => t.fileNumber),
-      outputNumbers,
+      runs,
       outputLevel: plan.outputLevel,
       targetTableBytes: plan.targetTableBytes,
       discardVersion: e.takeGcFloor(),
@@ -196,14 +209,35 @@ export class Compactor {
       deeperRanges,
       tableOptions: tableOptions(e),
     };
-    let result: CompactionResult;
-    try {
-      result = await e.runner.run(e.fs, job);
-    } catch (err) {
-      // A worker that died may have left partial outputs behind.
-      for (const n of outputNumbers) await e.fs.remove(tablePath(e.dir, n)).catch(() => undefined);
-      throw err;
+    // Subcompactions: a large merge is split between user keys into shards that run on
+    // separate workers at once; their outputs, in shard order, are the compaction's outputs.
+    const bounds = splitKeys(this.handlesOf(inputs), e.runner.parallelism ?? 1, inputBytes, plan.targetTableBytes);
+    const jobs: CompactionJob[] = [];
+    for (let i = 0; i <= bounds.length; i++) {
+      const share = inputBytes / (bounds.length + 1);
+      const outputNumbers = Array.from({ length: Math.ceil(share / plan.targetTableBytes) * 2 + 4 }, () => e.allocateFileNumber());
+      const job: CompactionJob = { ...base, outputNumbers };
+      if (i > 0) job.start = bounds[i - 1]!;
+      if (i < bounds.length) job.end = bounds[i]!;
+      jobs.push(job);
     }
+    const started = performance.now();
+    const settled = await Promise.allSettled(jobs.map((job) => e.runner.run(e.fs, job)));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      // A worker that died may have left partial outputs behind; finished shards left whole ones.
+      for (const job of jobs) for (const n of job.outputNumbers) await e.fs.remove(tablePath(e.dir, n)).catch(() => undefined);
+      throw failed.reason;
+    }
+    const parts = settled.map((r) => (r as PromiseFulfilledResult<CompactionResult>).value);
+    const result: CompactionResult = {
+      outputs: parts.flatMap((p) => p.outputs),
+      bytesRead: inputBytes,
+      bytesWritten: parts.reduce((n, p) => n + p.bytesWritten, 0),
+      entriesIn: parts.reduce((n, p) => n + p.entriesIn, 0),
+      entriesOut: parts.reduce((n, p) => n + p.entriesOut, 0),
+    };
+    if (jobs.length > 1) counters.subcompactions += jobs.length;
     const removeOutputs = async (): Promise<void> => {
       for (const o of result.outputs) await e.fs.remove(tablePath(e.dir, o.fileNumber)).catch(() => undefined);
     };
@@ -251,5 +285,7 @@ export class Compactor {
     counters.bytesWritten += result.bytesWritten;
     e.stats.compactionBytesRead += result.bytesRead;
     e.stats.compactionBytesWritten += result.bytesWritten;
+    e.stats.compactionMs += performance.now() - started;
+    e.stats.compactions++;
   }
 }

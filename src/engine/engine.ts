@@ -140,9 +140,31 @@ export class Engine {
     this.installVersion(new Version(levels));
   }
 
-  /** A new memtable (shared memory when a worker will flush it). */
+  /**
+   * Arena memory of flushed memtables, reused by the next ones. A flush worker's reference to a
+   * SharedArrayBuffer keeps its memory alive until that worker happens to collect garbage (and
+   * a worker that allocates little rarely does), so without reuse every flushed memtable's
+   * memory could stay resident: RSS would grow with the data written.
+   */
+  private readonly arenaPool: (ArrayBuffer | SharedArrayBuffer)[] = [];
+
+  /** A new memtable (shared memory when a worker will flush it), on recycled memory if any fits. */
   newMemtable(size: number): Memtable {
-    return new Memtable(size, { shared: this.runner.sharedMemtables });
+    const shared = this.runner.sharedMemtables;
+    const i = this.arenaPool.findIndex((m) => m.byteLength === (size & ~3) && (m instanceof ArrayBuffer) === !shared);
+    const reuse = i < 0 ? undefined : this.arenaPool.splice(i, 1)[0];
+    return new Memtable(size, { shared, ...(reuse === undefined ? {} : { reuse }) });
+  }
+
+  /** Called once a flushed memtable left `immutables`: its memory is recycled when unpinned. */
+  retireMemtable(mem: Memtable): void {
+    mem.retired = true;
+    if (mem.pins === 0) this.recycle(mem);
+  }
+
+  private recycle(mem: Memtable): void {
+    // Two spare arenas cover a rotation while another memtable waits for its readers.
+    if (mem.capacityBytes === (this.config.memtableSize & ~3) && this.arenaPool.length < 2) this.arenaPool.push(mem.arenaMemory);
   }
 
   allocateFileNumber(): number {
@@ -202,8 +224,12 @@ export class Engine {
 
   /** Iterator over every source, pinned to the current memtables and Version. */
   internalIterator(): { iter: InternalIterator; release: () => void } {
-    const children: InternalIterator[] = [this.active.mem.iterator()];
-    for (let i = this.immutables.length - 1; i >= 0; i--) children.push(this.immutables[i]!.mem.iterator());
+    const mems = [this.active.mem];
+    for (let i = this.immutables.length - 1; i >= 0; i--) mems.push(this.immutables[i]!.mem);
+    const children: InternalIterator[] = mems.map((m) => {
+      m.pins++;
+      return m.iterator();
+    });
     const version = this.version;
     version.ref();
     for (const level of version.levels) for (const t of level) children.push(t.reader.iterator());
@@ -213,6 +239,10 @@ export class Engine {
       release: () => {
         if (released) return;
         released = true;
+        for (const m of mems) {
+          m.pins--;
+          if (m.retired && m.pins === 0) this.recycle(m);
+        }
         version.unref();
       },
     };

@@ -149,7 +149,7 @@ export class Flusher {
       // Nothing to write (an empty replayed WAL): only advance the log number.
       await e.withManifest(async (m) => {
         await m.applyAsync({ logNumber: e.immutables[1]?.walNumber ?? e.active.walNumber, deleted: [], added: [] });
-        e.immutables.shift();
+        e.retireMemtable(e.immutables.shift()!.mem);
       });
       await e.fs.remove(walPath(e.dir, entry.walNumber)).catch(() => undefined);
       return;
@@ -157,6 +157,7 @@ export class Flusher {
     const fileNumber = e.allocateFileNumber();
     let info: TableInfo;
     const memory = entry.mem.arenaMemory;
+    const started = performance.now();
     if (e.runner.flush !== undefined && typeof SharedArrayBuffer === 'function' && memory instanceof SharedArrayBuffer) {
       // Off the engine's thread: the worker reads the sealed arena in place.
       try {
@@ -174,6 +175,7 @@ export class Flusher {
       }
     }
     e.stats.flushBytes += info.fileSize;
+    e.stats.flushMs += performance.now() - started;
     await e.fs.syncDir(e.dir);
     const handle = await openTable(e, info);
     await e.withManifest(async (manifest) => {
@@ -195,7 +197,7 @@ export class Flusher {
       }
       // Install: the table replaces the memtable for readers in one synchronous step.
       e.installFromManifest(new Map([[info.fileNumber, handle]]));
-      e.immutables.shift();
+      e.retireMemtable(e.immutables.shift()!.mem);
     });
     e.stats.flushes++;
     await e.fs.remove(walPath(e.dir, entry.walNumber)).catch(() => undefined);

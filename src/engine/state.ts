@@ -28,8 +28,12 @@ export interface EngineStats {
   compactionBytesRead: number;
   compactionBytesWritten: number;
   l0Stalls: number;
+  /** Wall time spent in flush and compaction jobs (ms; overlapping jobs add up). */
+  flushMs: number;
+  compactionMs: number;
+  compactions: number;
 }
 
 export function emptyStats(): EngineStats {
-  return { writes: 0, userBytes: 0, writeBatches: 0, walSyncs: 0, walBytes: 0, walGroups: 0, flushes: 0, flushBytes: 0, stallMs: 0, stalls: 0, gets: 0, tableReads: 0, compactionBytesRead: 0, compactionBytesWritten: 0, l0Stalls: 0 };
+  return { writes: 0, userBytes: 0, writeBatches: 0, walSyncs: 0, walBytes: 0, walGroups: 0, flushes: 0, flushBytes: 0, stallMs: 0, stalls: 0, gets: 0, tableReads: 0, compactionBytesRead: 0, compactionBytesWritten: 0, l0Stalls: 0, flushMs: 0, compactionMs: 0, compactions: 0 };
 }

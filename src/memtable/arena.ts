@@ -41,9 +41,11 @@ export class Arena {
 
   /**
    * `shared`: allocate a SharedArrayBuffer (where the platform has one), so a worker thread can
-   * read the sealed memtable and flush it without a copy.
+   * read the sealed memtable and flush it without a copy. `reuse`: memory of a retired arena of
+   * the same size to build on instead (its old contents are never read: the skiplist reads only
+   * what it wrote).
    */
-  constructor(capacityBytes: number, shared = false) {
+  constructor(capacityBytes: number, shared = false, reuse?: ArrayBuffer | SharedArrayBuffer) {
     if (!Number.isSafeInteger(capacityBytes)) {
       throw new RangeError(`arena size must be an integer number of bytes, got ${capacityBytes}`);
     }
@@ -53,7 +55,8 @@ export class Arena {
       );
     }
     this.capacity = capacityBytes & ~3;
-    this.memory = shared && typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(this.capacity) : new ArrayBuffer(this.capacity);
+    if (reuse !== undefined && reuse.byteLength !== this.capacity) throw new RangeError(`reused arena memory has ${reuse.byteLength} bytes, not ${this.capacity}`);
+    this.memory = reuse ?? (shared && typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(this.capacity) : new ArrayBuffer(this.capacity));
     this.buf = new Uint8Array(this.memory);
     this.i32 = new Int32Array(this.memory);
     this.high = this.capacity;

@@ -27,6 +27,8 @@ export interface MemtableOptions {
   shared?: boolean;
   /** Seed of the tower-height RNG; the same seed and inserts give the same arena bytes. */
   seed?: number;
+  /** Memory of a retired memtable of the same size to reuse (see Engine.newMemtable). */
+  reuse?: ArrayBuffer | SharedArrayBuffer;
 }
 
 function checkVersion(version: number): void {
@@ -61,11 +63,16 @@ export class Memtable {
 
   /** arenaBytes: total arena size (the memtable size option; at least 1 KiB, at most 1 GiB). */
   constructor(arenaBytes: number = MEMTABLE_BYTES_DEFAULT, options?: MemtableOptions) {
-    this.arena = new Arena(arenaBytes, options?.shared ?? false);
+    this.arena = new Arena(arenaBytes, options?.shared ?? false, options?.reuse);
     this.buf = this.arena.buf;
     this.memory = this.arena.memory;
     this.list = new SkipList(this.arena, options?.seed ?? SEED_DEFAULT);
   }
+
+  /** Open iterators reading this memtable's arena (its memory is reused only once none is left). */
+  pins = 0;
+  /** Flushed and dropped by the engine; `onRetired` runs once no iterator pins it. */
+  retired = false;
 
   /** Bytes an entry would take in the arena (tallest tower + record header + key + value + padding). */
   static entrySize(internalKeyLength: number, encodedValueLength: number): number {

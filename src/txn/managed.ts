@@ -58,6 +58,8 @@ export async function setDiscardVersion(engine: Engine, v: number): Promise<void
       throw engine.fail(err, 'writing the discard version to the manifest failed');
     }
     engine.discardVersion = v;
+    // Reads below it are refused from now on, whether or not a compaction used it yet.
+    if (v > engine.historyFloor) engine.historyFloor = v;
   });
   engine.compactor.schedule();
 }

@@ -6,13 +6,31 @@
 import { describe, expect, it } from 'vitest';
 import { compareBytes } from '../../src/codec/bytes.js';
 import { userKeyOf } from '../../src/codec/keys.js';
+import type { DB } from '../../src/api/db.js';
+import { openWith } from '../../src/api/open.js';
+import { runCompaction } from '../../src/compaction/merge.js';
+import type { CompactionRunner } from '../../src/engine/compactor.js';
+import { MemoryFileSystem } from '../../src/fs/memory.js';
 import { openMem, s, TINY } from '../helpers/db.js';
 
 const key = (i: number): string => `k${String(i).padStart(5, '0')}`;
 
+/** The inline runner, but claiming `parallelism` workers: compactions split into shards. */
+function shardedRunner(parallelism: number): CompactionRunner {
+  return { sharedMemtables: false, parallelism, run: (fs, job) => runCompaction(fs, job), close: async () => undefined };
+}
+
+async function openSharded(fs: MemoryFileSystem, parallelism: number): Promise<{ db: DB; fs: MemoryFileSystem }> {
+  const db = await openWith({ path: '/db', fs, ...TINY }, undefined, parallelism > 1 ? () => shardedRunner(parallelism) : undefined);
+  return { db, fs };
+}
+
 describe('compaction in the engine', () => {
-  it('builds several levels, keeps deeper levels sorted and disjoint, and loses nothing', async () => {
-    const { db, fs } = await openMem(undefined, TINY);
+  it.each([
+    ['one merge at a time', 1],
+    ['large merges split into 3 subcompactions', 3],
+  ])('builds several levels, keeps deeper levels sorted and disjoint, and loses nothing (%s)', async (_name, parallelism) => {
+    const { db, fs } = await openSharded(new MemoryFileSystem(), parallelism);
     const model = new Map<string, string>();
     let x = 7;
     for (let i = 0; i < 3000; i++) {
@@ -33,6 +51,7 @@ describe('compaction in the engine', () => {
     expect(populated.length, `levels ${JSON.stringify(populated)}`).toBeGreaterThanOrEqual(2);
     expect(st.levels.reduce((n, l) => n + l.compactions, 0)).toBeGreaterThan(5);
     expect(st.levels[0]!.tables).toBeLessThan(TINY.l0StallTables!);
+    if (parallelism > 1) expect(st.levels.reduce((n, l) => n + l.subcompactions, 0), 'some compactions should split').toBeGreaterThan(0);
     // Deeper levels: sorted by key and disjoint.
     const engine = (db as unknown as { engine: { version: { levels: { info: { smallest: Uint8Array; largest: Uint8Array } }[][] } } }).engine;
     for (const level of engine.version.levels.slice(1)) {
@@ -45,7 +64,7 @@ describe('compaction in the engine', () => {
     expect(all).toEqual([...model.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
     await db.close();
     // And after reopening.
-    const { db: again } = await openMem(fs, TINY);
+    const { db: again } = await openSharded(fs, parallelism);
     for (let i = 0; i < 700; i++) expect(again.getSync(key(i)) === undefined ? undefined : s(again.getSync(key(i))!)).toBe(model.get(key(i)));
     expect((await again.verify()).problems).toEqual([]);
     await again.close();

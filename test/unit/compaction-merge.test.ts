@@ -38,7 +38,7 @@ async function contents(fs: MemoryFileSystem, n: number): Promise<string[]> {
 function job(inputs: number[], over: Partial<CompactionJob> = {}): CompactionJob {
   return {
     dir: '/db',
-    inputs,
+    runs: inputs.map((n) => [n]),
     outputNumbers: [100, 101, 102, 103, 104, 105, 106, 107],
     outputLevel: 1,
     targetTableBytes: 1 << 20,

@@ -107,7 +107,7 @@ describe('managed versions', () => {
   });
 
   it('block heights: a view at every height reads that height, through flushes and compactions, forward and reverse', async () => {
-    const { db } = await openMem(undefined, { ...TINY, managedVersions: true });
+    const { db } = await openMem(undefined, { ...TINY, memtableSize: 16 * 1024, managedVersions: true });
     for (let h = 1; h <= 120; h++) await commitBlock(db, h);
     await db.flatten();
     for (let h = 1; h <= 120; h++) {
@@ -121,7 +121,7 @@ describe('managed versions', () => {
 
   it('setDiscardVersion lets compaction drop history at or below it; reads below it are refused; it persists', async () => {
     const fs = new MemoryFileSystem();
-    const { db } = await openMem(fs, { ...TINY, managedVersions: true });
+    const { db } = await openMem(fs, { ...TINY, memtableSize: 16 * 1024, managedVersions: true });
     expect(db.discardVersion).toBe(0);
     for (let h = 1; h <= 60; h++) await commitBlock(db, h);
     await db.setDiscardVersion(40);
@@ -138,7 +138,7 @@ describe('managed versions', () => {
     await rejectsWith(db.setDiscardVersion(1.5), 'ErrInvalidVersion', /must be an integer/);
     await db.close();
     // Reopened without the option: the persisted discard version still binds compaction.
-    const { db: again } = await openMem(fs, { ...TINY });
+    const { db: again } = await openMem(fs, { ...TINY, memtableSize: 16 * 1024 });
     expect(again.discardVersion).toBe(40);
     for (let h = 61; h <= 80; h++) await commitBlock(again, h);
     await again.flatten();
