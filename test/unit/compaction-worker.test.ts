@@ -16,9 +16,9 @@ const SMALL = { memtableSize: 64 * 1024, l0CompactTables: 2, l0StallTables: 8, b
 const key = (i: number): string => `key${String((i * 7919) % 20000).padStart(6, '0')}`;
 
 describe('compaction worker threads', () => {
-  it('compacts on a worker and the data reads back, also after reopening', async () => {
-    const path = join(root, 'a');
-    const db = await open({ path, ...SMALL });
+  it.each([1, 2])('compacts on %i worker(s) (split into subcompactions with 2) and the data reads back, also after reopening', async (workers) => {
+    const path = join(root, `a${workers}`);
+    const db = await open({ path, ...SMALL, compactionWorkers: workers });
     for (let i = 0; i < 20000; i += 500) {
       const b = db.batch();
       for (let j = i; j < i + 500; j++) b.put(key(j), `value-${j}-${'z'.repeat(j % 50)}`);
@@ -29,10 +29,11 @@ describe('compaction worker threads', () => {
     const st = db.stats();
     expect(st.levels.reduce((n, l) => n + l.compactions, 0)).toBeGreaterThan(0);
     expect(st.compactionFailures).toBe(0);
+    if (workers > 1) expect(st.levels.reduce((n, l) => n + l.subcompactions, 0)).toBeGreaterThan(0);
     expect(st.levels.filter((l) => l.tables > 0).length).toBe(1);
     for (let j = 0; j < 20000; j += 97) expect(s(db.getSync(key(j))!)).toBe(`value-${j}-${'z'.repeat(j % 50)}`);
     await db.close();
-    const again = await open({ path, ...SMALL });
+    const again = await open({ path, ...SMALL, compactionWorkers: workers });
     expect((await again.iterator().all()).length).toBe(20000);
     expect((await again.verify()).problems).toEqual([]);
     await again.close();
