@@ -21,25 +21,37 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-function spawnWorker(): Worker {
+/**
+ * Nice values of the background threads (worker-main.ts): compactions yield the CPU to the
+ * engine's thread; flushes, which writers wait on sooner, less so.
+ */
+const COMPACTION_NICE = 10;
+const FLUSH_NICE = 5;
+
+function spawnWorker(nice: number): Worker {
   const url = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url);
   if (url.pathname.endsWith('.ts')) {
     // Running from TypeScript sources (tests, tsx): load the worker through tsx's loader.
     const code = `import('tsx/esm/api').then((m) => m.register()).then(() => import(${JSON.stringify(url.href)}))`;
-    return new Worker(code, { eval: true });
+    return new Worker(code, { eval: true, workerData: { nice } });
   }
-  return new Worker(url);
+  return new Worker(url, { workerData: { nice } });
 }
 
 class WorkerSlot {
+  private readonly nice: number;
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   busy = false;
 
+  constructor(nice: number) {
+    this.nice = nice;
+  }
+
   private ensure(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const w = spawnWorker();
+    const w = spawnWorker(this.nice);
     w.unref();
     w.on('message', (m: { id: number; result?: unknown; error?: { message: string; code?: string } }) => {
       const p = this.pending.get(m.id);
@@ -82,8 +94,8 @@ class WorkerSlot {
  * the flush thread reads them in place.
  */
 export function workerPoolRunner(size: number): CompactionRunner {
-  const slots = Array.from({ length: Math.max(1, size) }, () => new WorkerSlot());
-  const flushSlot = new WorkerSlot();
+  const slots = Array.from({ length: Math.max(1, size) }, () => new WorkerSlot(COMPACTION_NICE));
+  const flushSlot = new WorkerSlot(FLUSH_NICE);
   return {
     sharedMemtables: true,
     parallelism: slots.length,
