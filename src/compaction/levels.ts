@@ -4,8 +4,9 @@
  *
  * The last level (L6) holds most of the data. Each level above it targets a tenth (the level
  * multiplier) of the one below. The base level, where L0 compacts into, is the highest level
- * whose target is still at least `baseLevelBytes`; levels above it stay empty, so a small
- * database has L0 and L6 only, instead of a chain of nearly empty middle levels.
+ * whose target is still at least `baseLevelBytes`, but never below the first level holding
+ * data; levels above it stay empty, so a small database has L0 and L6 only, instead of a chain
+ * of nearly empty middle levels.
  *
  * Scores: L0 by table count against `l0CompactTables`; levels from the base to L5 by bytes
  * against target; a non-empty level above the base scores high so it drains down. A score of 1
@@ -47,6 +48,16 @@ export function computeSizing(levels: readonly (readonly TableInfo[])[], tuning:
   while (base > 1 && cur > tuning.baseLevelBytes) {
     cur /= tuning.levelMultiplier;
     base--;
+  }
+  // Never below a level that holds data: L0 compacts into the base level, and newer data must
+  // not land below older data of a level it skipped (a tombstone there, dropped at the bottom,
+  // would let the older value above come back). The last level shrinking (after deletes and a
+  // compaction) moves the computed base down while a middle level may still hold tables.
+  for (let l = 1; l < base; l++) {
+    if ((levels[l] ?? []).length > 0) {
+      base = l;
+      break;
+    }
   }
   const targets = new Array<number>(LEVELS).fill(0);
   targets[LAST_LEVEL] = Math.max(maxBytes, tuning.baseLevelBytes);

@@ -31,6 +31,34 @@ export interface BurstWrite {
   sync?: boolean;
 }
 
+/**
+ * A read or a write inside a transaction. `expired` puts with an expiry already past (invisible
+ * at once, but a write all the same); `meta` adds a userMeta byte; `take` closes the iterator
+ * after that many entries (then only the part it read counts for conflicts).
+ */
+export type TxnStep =
+  | { do: 'get'; key: string }
+  | { do: 'has'; key: string }
+  | { do: 'put'; key: string; value: Val; meta?: number; expired?: true }
+  | { do: 'del'; key: string }
+  | ({ do: 'iter'; take?: number } & Range);
+export type TxnWrite = Extract<TxnStep, { do: 'put' | 'del' }>;
+export type TxnScan = Extract<TxnStep, { do: 'iter' }>;
+
+/**
+ * One step of an interleaved script ('txns'). Transactions are named by number `t`; steps of a
+ * transaction that is not open are skipped. Commits and plain writes in a row are issued
+ * together (one group commit or a few) and settled in order.
+ */
+export type ScriptStep =
+  | { do: 'begin'; t: number; readOnly?: true }
+  | (TxnStep & { t: number })
+  | { do: 'commit'; t: number; sync?: boolean }
+  | { do: 'rollback'; t: number }
+  | { do: 'write'; ops: WriteOp[]; sync?: boolean }
+  | { do: 'flush' }
+  | { do: 'flatten' };
+
 export type Op =
   | { op: 'put'; key: string; value: Val; sync?: boolean }
   | { op: 'del'; key: string; sync?: boolean }
@@ -50,7 +78,11 @@ export type Op =
   | { op: 'verify' }
   | { op: 'reopen' }
   | { op: 'crash'; keep: KeepUnsynced; seed: number }
-  | { op: 'fault'; fault: FaultKind; nth: number };
+  | { op: 'fault'; fault: FaultKind; nth: number }
+  /** One transaction (transaction()/commit() or update(), view() when read-only), committed or rolled back. */
+  | { op: 'txn'; steps: TxnStep[]; end: 'commit' | 'rollback'; sync?: boolean; readOnly?: true }
+  /** Transactions, plain writes and flushes interleaved, over a few keys so that commits conflict. */
+  | { op: 'txns'; steps: ScriptStep[] };
 
 export function valueOf(v: Val): string {
   const head = `v${v.tag}.`;
@@ -74,32 +106,121 @@ const valArb: fc.Arbitrary<Val> = fc.record({
   len: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 12, arbitrary: fc.integer({ min: 1, max: 120 }) }, { weight: 3, arbitrary: fc.integer({ min: 120, max: 500 }) }),
 });
 
-const writeOpArb: fc.Arbitrary<WriteOp> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ type: fc.constant('put' as const), key: keyArb, value: valArb }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('del' as const), key: keyArb }) },
-);
+function writeOpArbOf(key: fc.Arbitrary<string>, value: fc.Arbitrary<Val>): fc.Arbitrary<WriteOp> {
+  return fc.oneof(
+    { weight: 3, arbitrary: fc.record({ type: fc.constant('put' as const), key, value }) },
+    { weight: 1, arbitrary: fc.record({ type: fc.constant('del' as const), key }) },
+  );
+}
+const writeOpArb = writeOpArbOf(keyArb, valArb);
 
 const syncArb = fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant(true) });
 
-const rangeArb: fc.Arbitrary<Range> = fc
-  .record({
-    lower: fc.option(fc.tuple(boundArb, fc.boolean()), { nil: undefined }),
-    upper: fc.option(fc.tuple(boundArb, fc.boolean()), { nil: undefined }),
-    reverse: fc.boolean(),
-    limit: fc.option(fc.integer({ min: 0, max: 8 }), { nil: undefined, freq: 3 }),
-  })
-  .map((r) => {
-    const o: Range = {};
-    if (r.lower !== undefined) o.lower = r.lower;
-    if (r.upper !== undefined) o.upper = r.upper;
-    if (r.reverse) o.reverse = true;
-    if (r.limit !== undefined) o.limit = r.limit;
-    return o;
-  });
+function rangeArbOf(bound: fc.Arbitrary<string>): fc.Arbitrary<Range> {
+  return fc
+    .record({
+      lower: fc.option(fc.tuple(bound, fc.boolean()), { nil: undefined }),
+      upper: fc.option(fc.tuple(bound, fc.boolean()), { nil: undefined }),
+      reverse: fc.boolean(),
+      limit: fc.option(fc.integer({ min: 0, max: 8 }), { nil: undefined, freq: 3 }),
+    })
+    .map((r) => {
+      const o: Range = {};
+      if (r.lower !== undefined) o.lower = r.lower;
+      if (r.upper !== undefined) o.upper = r.upper;
+      if (r.reverse) o.reverse = true;
+      if (r.limit !== undefined) o.limit = r.limit;
+      return o;
+    });
+}
+const rangeArb = rangeArbOf(boundArb);
 
 function withSync<T extends object>(o: T, sync: true | undefined): T & { sync?: boolean } {
   return sync === undefined ? o : { ...o, sync };
 }
+
+// Transactions
+
+/** Mostly `undefined`, now and then a value of `arb` (1 in `1 + rarity`). */
+function rarely<T>(arb: fc.Arbitrary<T>, rarity: number): fc.Arbitrary<T | undefined> {
+  return fc.oneof({ weight: rarity, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+}
+
+/** Smaller values than plain writes: a transaction may hold only 15% of memtableSize (614 bytes under TINY). */
+const txnValArb: fc.Arbitrary<Val> = fc.record({
+  tag: fc.nat(99_999),
+  len: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 12, arbitrary: fc.integer({ min: 1, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: 41, max: 400 }) }),
+});
+
+function txnStepArb(key: fc.Arbitrary<string>, bound: fc.Arbitrary<string>): fc.Arbitrary<TxnStep> {
+  const put = fc.record({ key, value: txnValArb, meta: rarely(fc.nat(255), 4), expired: rarely(fc.constant(true as const), 8) }).map(({ key, value, meta, expired }): TxnStep => {
+    const o: TxnStep = { do: 'put', key, value };
+    if (meta !== undefined) o.meta = meta;
+    if (expired !== undefined) o.expired = expired;
+    return o;
+  });
+  const iter = fc.tuple(rangeArbOf(bound), rarely(fc.nat(4), 3)).map(([r, take]): TxnStep => (take === undefined ? { do: 'iter', ...r } : { do: 'iter', ...r, take }));
+  return fc.oneof(
+    { weight: 3, arbitrary: key.map((k): TxnStep => ({ do: 'get', key: k })) },
+    { weight: 1, arbitrary: key.map((k): TxnStep => ({ do: 'has', key: k })) },
+    { weight: 4, arbitrary: put },
+    { weight: 1, arbitrary: key.map((k): TxnStep => ({ do: 'del', key: k })) },
+    { weight: 2, arbitrary: iter },
+  );
+}
+
+const endArb = fc.constantFrom<'commit' | 'rollback'>('commit', 'commit', 'commit', 'commit', 'rollback');
+const readOnlyArb = rarely(fc.constant(true as const), 5);
+
+const txnOpArb: fc.Arbitrary<Op> = fc.tuple(fc.array(txnStepArb(keyArb, boundArb), { maxLength: 10 }), endArb, syncArb, readOnlyArb).map(([steps, end, sync, readOnly]): Op => {
+  const o: Op = withSync({ op: 'txn' as const, steps, end }, sync);
+  return readOnly === undefined ? o : { ...o, readOnly };
+});
+
+/** Merges streams, keeping each one's order: `picks[i]` chooses the stream of step i (then the first). */
+function interleave<T>(streams: readonly T[][], picks: readonly number[]): T[] {
+  const queues = streams.filter((s) => s.length > 0).map((s) => [...s]);
+  const out: T[] = [];
+  for (let i = 0; queues.length > 0; i++) {
+    const q = (picks[i] ?? 0) % queues.length;
+    out.push(queues[q]!.shift()!);
+    if (queues[q]!.length === 0) queues.splice(q, 1);
+  }
+  return out;
+}
+
+interface TxnScript {
+  readOnly: true | undefined;
+  steps: TxnStep[];
+  end: 'commit' | 'rollback';
+  sync: true | undefined;
+}
+
+function txnStream(t: number, x: TxnScript): ScriptStep[] {
+  const begin: ScriptStep = x.readOnly === undefined ? { do: 'begin', t } : { do: 'begin', t, readOnly: true };
+  const end: ScriptStep = x.end === 'rollback' ? { do: 'rollback', t } : withSync({ do: 'commit' as const, t }, x.sync);
+  // `do` and `t` first, so that the op log reads well.
+  const steps = x.steps.map(({ do: kind, ...rest }) => ({ do: kind, t, ...rest }) as ScriptStep);
+  return [begin, ...steps, end];
+}
+
+/**
+ * Two or three transactions and a few plain writes (maybe a flush or flatten) interleaved, all
+ * over a pool of one to four keys, so that reads and writes of different transactions meet.
+ */
+const txnsOpArb: fc.Arbitrary<Op> = fc.uniqueArray(keyArb, { minLength: 1, maxLength: 4 }).chain((pool) => {
+  const key = fc.constantFrom(...pool);
+  const bound = fc.oneof({ weight: 6, arbitrary: key }, { weight: 1, arbitrary: boundArb });
+  const txn: fc.Arbitrary<TxnScript> = fc.record({ readOnly: readOnlyArb, steps: fc.array(txnStepArb(key, bound), { maxLength: 6 }), end: endArb, sync: syncArb });
+  const write = fc.tuple(fc.array(writeOpArbOf(key, txnValArb), { minLength: 1, maxLength: 2 }), syncArb).map(([ops, sync]): ScriptStep => withSync({ do: 'write' as const, ops }, sync));
+  const maintain = fc.constantFrom<ScriptStep>({ do: 'flush' }, { do: 'flatten' });
+  return fc
+    .tuple(fc.array(txn, { minLength: 2, maxLength: 3 }), fc.array(write, { maxLength: 3 }), rarely(maintain, 4), fc.array(fc.nat(), { maxLength: 40 }))
+    .map(([txns, writes, other, picks]): Op => {
+      const streams = [...txns.map((x, t) => txnStream(t, x)), ...writes.map((w) => [w]), other === undefined ? [] : [other]];
+      return { op: 'txns', steps: interleave(streams, picks) };
+    });
+});
 
 export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 30, arbitrary: fc.tuple(keyArb, valArb, syncArb).map(([key, value, s]): Op => withSync({ op: 'put' as const, key, value }, s)) },
@@ -140,6 +261,8 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
     weight: 3,
     arbitrary: fc.tuple(fc.constantFrom<KeepUnsynced>('random', 'random', 'none', 'all'), fc.nat(0x7fff_ffff)).map(([keep, seed]): Op => ({ op: 'crash', keep, seed })),
   },
+  { weight: 6, arbitrary: txnOpArb },
+  { weight: 5, arbitrary: txnsOpArb },
   {
     weight: 2,
     arbitrary: fc.tuple(fc.constantFrom<FaultKind>('enospc', 'enospc', 'torn-wal', 'eio-sync', 'eio-any', 'eio-read', 'bitflip-read'), fc.integer({ min: 1, max: 12 })).map(([fault, nth]): Op => ({ op: 'fault', fault, nth })),

@@ -9,10 +9,20 @@
  * reopen, crash (a crash clone with a random share of the unsynced writes) and recover, and
  * one-shot file-system faults (ENOSPC on a write, a torn WAL append, EIO on an fsync, EIO on
  * a write, truncate, open, rename, remove or directory sync, EIO or a flipped bit on a table
- * read). The same sequence runs against the engine under an option set and against a plain
- * map, and every observable result must match:
+ * read), and transactions: one at a time (by hand, or through update() and view()), or two or
+ * three interleaved with plain writes and flushes over a few keys, so that they conflict. The
+ * same sequence runs against the engine under an option set and against a plain map, and every
+ * observable result must match:
  *   - reads (get, scans, snapshot reads) equal the model; after an injected read fault a read
  *     may instead fail with ErrIO / ErrCorruption (what a scan returned before must be right);
+ *   - reads inside a transaction equal the model at its read version with its own pending
+ *     writes over it (puts, deletes, already expired puts); a write past its size limit is
+ *     ErrTxnTooBig, one in a read-only transaction ErrReadOnlyTxn;
+ *   - a commit is ErrConflict exactly when a write acknowledged after the transaction began
+ *     (a commit, put or batch) wrote a key it read or a key inside a range it iterated (up to
+ *     the last key returned, if the iterator stopped early); else it applies as one batch, or
+ *     is refused by a fault like a batch. Only a write refused by a fault may add a conflict
+ *     (see RunOptions); read-only and write-less transactions never conflict;
  *   - a write resolves (applied), or fails with ErrInsufficientDiskSpace / ErrIO after a fault
  *     (not applied, and never appears later), or with ErrStoreFailed (maybe applied: the store
  *     is recovered at once, by a reopen or a crash); no error at all without a fault that
@@ -22,20 +32,26 @@
  *     prefix. With keepUnsynced 'all' it must be every acknowledged write. After a clean
  *     close it is exactly every acknowledged write.
  *
+ * A committed transaction is one write, so after a crash it is there whole or not at all.
+ *
  * Operations are plain JSON (metamorphic-ops.ts), so a failure's op log can be pasted into
- * `runOps` as a regression test. Later issues add their operations (transactions, value log
- * GC) there and their effect here.
+ * `runOps` as a regression test. Later issues add their operations (value log GC) there and
+ * their effect here.
  */
 import fc from 'fast-check';
 import type { DB } from '../../src/api/db.js';
 import { SettError } from '../../src/api/errors.js';
+import type { DBIterator } from '../../src/api/iterator.js';
 import type { Options } from '../../src/api/options.js';
 import type { Snapshot } from '../../src/api/snapshot.js';
 import { fromUtf8 } from '../../src/codec/bytes.js';
+import { encodedValueLength } from '../../src/codec/value.js';
 import { FaultFileSystem } from '../../src/fs/fault.js';
 import { type KeepUnsynced, MemoryFileSystem } from '../../src/fs/memory.js';
 import { open } from '../../src/index.js';
-import { type BurstWrite, faultRule, type MetaConfig, type Op, opsArb, type Range, valueOf, type WriteOp } from './metamorphic-ops.js';
+import { Memtable } from '../../src/memtable/index.js';
+import type { Txn, TxnPutOptions } from '../../src/txn/txn.js';
+import { type BurstWrite, faultRule, type MetaConfig, type Op, opsArb, type Range, type ScriptStep, type TxnScan, type TxnStep, type TxnWrite, valueOf, type WriteOp } from './metamorphic-ops.js';
 
 export * from './metamorphic-ops.js';
 
@@ -49,13 +65,15 @@ function applyTo(m: Model, op: WriteOp): void {
   else m.delete(op.key);
 }
 
-/** Keys are ASCII, so JS string order is byte order. */
+/** Whether `k` lies inside the bounds of `r`. Keys are ASCII, so JS string order is byte order. */
+function inBounds(r: Range, k: string): boolean {
+  if (r.lower !== undefined && (r.lower[1] ? k < r.lower[0] : k <= r.lower[0])) return false;
+  if (r.upper !== undefined && (r.upper[1] ? k > r.upper[0] : k >= r.upper[0])) return false;
+  return true;
+}
+
 function rangeOf(m: Model, r: Range): [string, string][] {
-  let out = [...m].filter(([k]) => {
-    if (r.lower !== undefined && (r.lower[1] ? k < r.lower[0] : k <= r.lower[0])) return false;
-    if (r.upper !== undefined && (r.upper[1] ? k > r.upper[0] : k >= r.upper[0])) return false;
-    return true;
-  });
+  let out = [...m].filter(([k]) => inBounds(r, k));
   out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (r.reverse === true) out.reverse();
   if (r.limit !== undefined) out = out.slice(0, r.limit);
@@ -84,6 +102,91 @@ function sortedEntries(m: Model): [string, string][] {
   return rangeOf(m, {});
 }
 
+/** The expiry of an `expired` put: one second after the epoch, long gone. */
+const EXPIRED_AT = 1;
+
+/**
+ * Arena bytes a transaction write takes, as src/txn/txn.ts counts them against `txnBytesMax`
+ * (key + version trailer, encoded value with its expiry and userMeta, memtable node overhead).
+ */
+function txnWriteBytes(s: TxnWrite): number {
+  const valueLen = s.do === 'put' ? valueOf(s.value).length : 0;
+  const expiresAt = s.do === 'put' && s.expired === true ? EXPIRED_AT : 0;
+  return Memtable.entrySize(s.key.length + 8, encodedValueLength(valueLen, expiresAt, s.do === 'put' && s.meta !== undefined));
+}
+
+/**
+ * A transaction as the model sees it: the model at its read version with its own pending
+ * writes over it, and what it read from the store, which decides whether its commit conflicts:
+ * keys read by get/has and not answered by its own writes, and the ranges its iterators covered
+ * (the whole bounds if one ran to its end or is still open; up to the last key returned if it
+ * stopped early at its limit or was closed; nothing if it stopped before returning anything).
+ */
+class TxnModel {
+  /** Pending writes by key; an `expired` put is a delete here (nobody can read it). */
+  readonly pending = new Map<string, WriteOp>();
+  private readonly sizes = new Map<string, number>();
+  private bytes = 0;
+  readonly readKeys = new Set<string>();
+  readonly ranges: Range[] = [];
+
+  /** `seq`: acknowledged writes before it began (its read version). */
+  constructor(
+    readonly base: Model,
+    readonly seq: number,
+    readonly readOnly: boolean,
+  ) {}
+
+  get(key: string): string | undefined {
+    const own = this.pending.get(key);
+    if (own !== undefined) return own.type === 'put' ? valueOf(own.value) : undefined;
+    if (!this.readOnly) this.readKeys.add(key);
+    return this.base.get(key);
+  }
+
+  /** What an iterator over `r` returns (to its limit). */
+  rows(r: Range): [string, string][] {
+    const view = new Map(this.base);
+    for (const op of this.pending.values()) applyTo(view, op);
+    return rangeOf(view, r);
+  }
+
+  /** Records the range an iterator observed: `shown` what it returned (undefined: still open), `early` if it stopped before its end. */
+  scanned(r: Range, shown: readonly [string, string][] | undefined, early: boolean): void {
+    if (this.readOnly) return;
+    const range: Range = {};
+    if (r.lower !== undefined) range.lower = r.lower;
+    if (r.upper !== undefined) range.upper = r.upper;
+    if (shown !== undefined && early) {
+      const last = shown[shown.length - 1];
+      if (last === undefined) return;
+      if (r.reverse === true) range.lower = [last[0], true];
+      else range.upper = [last[0], true];
+    }
+    this.ranges.push(range);
+  }
+
+  /** Whether a write of `key` by someone else changes what this transaction read. */
+  observed(key: string): boolean {
+    return this.readKeys.has(key) || this.ranges.some((r) => inBounds(r, key));
+  }
+
+  /** Adds a write, unless it would take the transaction past `max` bytes (ErrTxnTooBig: not added). */
+  write(s: TxnWrite, max: number): boolean {
+    const bytes = txnWriteBytes(s);
+    const next = this.bytes - (this.sizes.get(s.key) ?? 0) + bytes;
+    if (next > max) return false;
+    this.bytes = next;
+    this.sizes.set(s.key, bytes);
+    this.pending.set(s.key, s.do === 'put' && s.expired !== true ? { type: 'put', key: s.key, value: s.value } : { type: 'del', key: s.key });
+    return true;
+  }
+
+  writes(): WriteOp[] {
+    return [...this.pending.values()];
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Runner
 
@@ -99,10 +202,14 @@ export interface Tally {
   lostUnsynced: number;
   flushes: number;
   compactions: number;
+  /** Transactions begun, committed with writes, and refused with ErrConflict. */
+  txns: number;
+  txnCommits: number;
+  conflicts: number;
 }
 
 export function newTally(): Tally {
-  return { runs: 0, ops: 0, crashes: 0, reopens: 0, faults: 0, refusedWrites: 0, lostUnsynced: 0, flushes: 0, compactions: 0 };
+  return { runs: 0, ops: 0, crashes: 0, reopens: 0, faults: 0, refusedWrites: 0, lostUnsynced: 0, flushes: 0, compactions: 0, txns: 0, txnCommits: 0, conflicts: 0 };
 }
 
 /** A check that failed; the runner adds the op log. */
@@ -132,6 +239,56 @@ interface State {
   acked: boolean;
 }
 
+/** An open transaction and its model. */
+interface OpenTxn {
+  txn: Txn;
+  model: TxnModel;
+}
+
+/** A commit or plain write issued in a script, settled (checked and applied) in issue order. */
+interface Issued {
+  done: Promise<PromiseSettledResult<unknown>>;
+  settle(r: PromiseSettledResult<unknown>): void;
+}
+
+/**
+ * Whether a commit must conflict, may (only writes refused by a fault touched what it read: the
+ * oracle saw them before they failed), or must not.
+ */
+type Conflict = 'must' | 'may' | 'none';
+
+/** Thrown from an update() callback to roll it back. */
+const ROLLBACK = new Error('metamorphic: roll back');
+
+export interface RunOptions {
+  /**
+   * Tolerate a known engine issue (reported with issue #7's transaction ops): a write refused by
+   * a fault stays in the oracle until the next write is accepted, so a transaction validated
+   * before that conflicts with a write that never happened. False checks strictly.
+   */
+  tolerateStaleRefused?: boolean;
+}
+
+async function settled(call: () => Promise<unknown>): Promise<PromiseSettledResult<unknown>> {
+  try {
+    return { status: 'fulfilled', value: await call() };
+  } catch (reason) {
+    return { status: 'rejected', reason };
+  }
+}
+
+function codeOf(e: unknown): string | undefined {
+  return e instanceof SettError ? e.code : undefined;
+}
+
+/** Issues a plain write of `ops`: a put or delete for one op, else a batch (array form). */
+function issueWrite(db: DB, ops: readonly WriteOp[], sync: boolean | undefined): Promise<void> {
+  const o = sync === true ? { sync: true } : undefined;
+  const only = ops[0]!;
+  if (ops.length > 1) return db.batch(ops.map((x) => (x.type === 'put' ? { type: 'put' as const, key: x.key, value: valueOf(x.value) } : x)), o);
+  return only.type === 'put' ? db.put(only.key, valueOf(only.value), o) : db.delete(only.key, o);
+}
+
 class Run {
   mem: MemoryFileSystem;
   fs: FaultFileSystem;
@@ -142,10 +299,17 @@ class Run {
   snaps: { snap: Snapshot; model: Model }[] = [];
   /** Set when an operation got ErrStoreFailed: the store is recovered before the next one. */
   failed = false;
+  /** Acknowledged writes numbered in order; `history` holds those of the current operation (transactions live within one). */
+  seq = 0;
+  history: { seq: number; keys: string[] }[] = [];
+  /** Keys of writes refused since the last acknowledged write, and those refused in the group being settled. */
+  refusedKeys = new Set<string>();
+  groupRefusedKeys = new Set<string>();
 
   constructor(
     readonly config: MetaConfig,
     readonly tally: Tally,
+    readonly runOptions: RunOptions = {},
   ) {
     this.mem = new MemoryFileSystem();
     this.fs = new FaultFileSystem(this.mem);
@@ -188,21 +352,36 @@ class Run {
     const next = new Map(this.model);
     for (const op of ops) applyTo(next, op);
     this.states.push({ model: next, acked });
+    if (!acked) return;
+    this.history.push({ seq: ++this.seq, keys: ops.map((o) => o.key) });
+    this.refusedKeys.clear();
   }
 
-  /** Runs a write; returns whether the store failed (the caller recovers it). */
+  /** Runs a write (the caller recovers the store if it failed). */
   private async write(ops: readonly WriteOp[], sync: boolean | undefined, call: () => Promise<void>): Promise<void> {
-    try {
-      await call();
-    } catch (e) {
-      this.refused(e, 'write', WRITE_FAULTS);
-      this.tally.refusedWrites++;
-      // Refused writes are not applied; only one whose store failed under it may have been.
-      if (this.failed) this.wrote(ops, false);
+    this.groupRefusedKeys.clear();
+    this.settleWrite(ops, sync, await settled(call), 'write');
+  }
+
+  /** A write resolved (applied; durable if synced) or was refused. */
+  private settleWrite(ops: readonly WriteOp[], sync: boolean | undefined, r: PromiseSettledResult<unknown>, what: string): void {
+    if (r.status === 'rejected') {
+      this.refusedWrite(r.reason, ops, what);
       return;
     }
     this.wrote(ops, true);
     if (sync === true || this.config.options.sync === true) this.durable();
+  }
+
+  /** A write was refused: only after an injected fault, and it is not applied (unless its store failed under it: maybe). */
+  private refusedWrite(e: unknown, ops: readonly WriteOp[], what: string): void {
+    this.refused(e, what, WRITE_FAULTS);
+    this.tally.refusedWrites++;
+    for (const o of ops) {
+      this.refusedKeys.add(o.key);
+      this.groupRefusedKeys.add(o.key);
+    }
+    if (this.failed) this.wrote(ops, false);
   }
 
   /** An operation failed: allowed only after an injected fault, and only with these codes. */
@@ -234,25 +413,15 @@ class Run {
     let flushed: Promise<PromiseSettledResult<void>[]> | undefined;
     for (const [i, w] of writes.entries()) {
       if (i === flushAt) flushed = Promise.allSettled([db.flush()]);
-      const sync = w.sync === true ? { sync: true } : undefined;
-      const only = w.ops[0]!;
-      if (w.ops.length > 1) pending.push(db.batch(w.ops.map((o) => (o.type === 'put' ? { type: 'put' as const, key: o.key, value: valueOf(o.value) } : o)), sync));
-      else pending.push(only.type === 'put' ? db.put(only.key, valueOf(only.value), sync) : db.delete(only.key, sync));
+      pending.push(issueWrite(db, w.ops, w.sync));
     }
     const results = await Promise.allSettled(pending);
     const flushResult = flushed === undefined ? undefined : (await flushed)[0]!;
+    this.groupRefusedKeys.clear();
     for (const [i, r] of results.entries()) {
       // flush() drains the writes queued before it and seals them: they are durable once it resolves.
       if (i === flushAt && flushResult?.status === 'fulfilled' && !this.failed) this.durable();
-      const w = writes[i]!;
-      if (r.status === 'fulfilled') {
-        this.wrote(w.ops, true);
-        if (w.sync === true || this.config.options.sync === true) this.durable();
-      } else {
-        this.refused(r.reason, `burst write ${i}`, WRITE_FAULTS);
-        this.tally.refusedWrites++;
-        if (this.failed) this.wrote(w.ops, false);
-      }
+      this.settleWrite(writes[i]!.ops, writes[i]!.sync, r, `burst write ${i}`);
     }
     if (flushResult?.status === 'rejected') this.refused(flushResult.reason, 'flush in a burst', MAINTENANCE_FAULTS);
   }
@@ -337,6 +506,7 @@ class Run {
     this.fs = new FaultFileSystem(mem);
     this.options = { ...this.options, fs: this.fs };
     this.failed = false;
+    this.refusedKeys.clear();
     try {
       this.db = await open(this.options);
     } catch (e) {
@@ -395,6 +565,233 @@ class Run {
 
   private snapAt(n: number): { snap: Snapshot; model: Model } | undefined {
     return this.snaps.length === 0 ? undefined : this.snaps[n % this.snaps.length];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Transactions
+
+  private begin(txn: Txn, readOnly: boolean): OpenTxn {
+    this.tally.txns++;
+    return { txn, model: new TxnModel(new Map(this.model), this.seq, readOnly) };
+  }
+
+  /** A read inside a transaction equals the model at its read version with its own writes over it; a write is buffered. */
+  private txnStep(h: OpenTxn, s: TxnStep, what: string): void {
+    switch (s.do) {
+      case 'get': {
+        const want = h.model.get(s.key);
+        this.read(`${what} get`, () => {
+          const v = h.txn.getSync(s.key);
+          const got = v === undefined ? undefined : fromUtf8(v);
+          check(got === want, () => `${what} get ${JSON.stringify(s.key)}: got ${JSON.stringify(got)}, model ${JSON.stringify(want)}`);
+        });
+        break;
+      }
+      case 'has': {
+        const want = h.model.get(s.key) !== undefined;
+        this.read(`${what} has`, () => check(h.txn.hasSync(s.key) === want, () => `${what} has ${JSON.stringify(s.key)}: got ${!want}, model ${want}`));
+        break;
+      }
+      case 'put':
+      case 'del':
+        this.txnWrite(h, s, what);
+        break;
+      case 'iter':
+        this.txnScan(h, s, what);
+        break;
+    }
+  }
+
+  /** A write is buffered, or refused: ErrReadOnlyTxn in a read-only transaction, ErrTxnTooBig past the size limit. */
+  private txnWrite(h: OpenTxn, s: TxnWrite, what: string): void {
+    const expected = h.model.readOnly ? 'ErrReadOnlyTxn' : h.model.write(s, h.txn.txnBytesMax) ? undefined : 'ErrTxnTooBig';
+    let got: string | undefined;
+    try {
+      if (s.do === 'del') h.txn.delete(s.key);
+      else {
+        const o: TxnPutOptions = {};
+        if (s.meta !== undefined) o.userMeta = s.meta;
+        if (s.expired === true) o.expiresAt = EXPIRED_AT;
+        h.txn.put(s.key, valueOf(s.value), o);
+      }
+    } catch (e) {
+      got = codeOf(e) ?? String(e);
+    }
+    check(got === expected, () => `${what} ${s.do} ${JSON.stringify(s.key)}: ${got ?? 'buffered'}, model ${expected ?? 'buffered'}`);
+  }
+
+  /**
+   * An iterator equals the model's merge of the snapshot and the pending writes; `take` closes
+   * it after that many entries. What it observed counts for the commit's conflict check.
+   */
+  private txnScan(h: OpenTxn, s: TxnScan, what: string): void {
+    const want = h.model.rows(s);
+    const shown = s.take === undefined ? want : want.slice(0, s.take);
+    const early = (s.limit !== undefined && want.length === s.limit) || (s.take !== undefined && want.length >= s.take);
+    const label = `${what} iterate ${JSON.stringify(iterOptions(s))}${s.take === undefined ? '' : ` closed after ${s.take}`}`;
+    let it: DBIterator;
+    try {
+      it = h.txn.iterator(iterOptions(s));
+    } catch (e) {
+      this.refused(e, label, READ_FAULTS);
+      return;
+    }
+    const got: [string, string][] = [];
+    try {
+      if (s.take === 0) it.closeSync();
+      for (const [k, v] of it) {
+        got.push([fromUtf8(k), fromUtf8(v)]);
+        if (got.length === s.take) break;
+      }
+    } catch (e) {
+      // Left open by the failed read: its whole range counts.
+      this.refused(e, label, READ_FAULTS);
+      h.model.scanned(s, undefined, false);
+      this.expectRead(got, shown.slice(0, got.length), `${label} (up to the read that failed)`);
+      return;
+    }
+    h.model.scanned(s, shown, early);
+    this.expectRead(got, shown, label);
+  }
+
+  /**
+   * Whether `t`'s commit conflicts: it must if a write acknowledged after it began touched a
+   * key it read or a range it iterated; it may if only a write refused by a fault did (in the
+   * same group, validated before the group failed; or, a known engine issue, any since the
+   * last acknowledged write). Read-only transactions and ones without writes never conflict.
+   */
+  private conflictOf(t: TxnModel): [Conflict, () => string] {
+    if (t.readOnly || t.pending.size === 0) return ['none', () => 'it has no writes'];
+    const hit = this.history.find((w) => w.seq > t.seq && w.keys.some((k) => t.observed(k)));
+    if (hit !== undefined) return ['must', () => `it read what write ${hit.seq} (keys ${JSON.stringify(hit.keys)}) changed after it began at ${t.seq}`];
+    const refused = this.runOptions.tolerateStaleRefused === false ? this.groupRefusedKeys : this.refusedKeys;
+    const stale = [...refused].filter((k) => t.observed(k));
+    if (stale.length > 0) return ['may', () => `it read keys ${JSON.stringify(stale)} of writes refused since the last acknowledged one`];
+    const since = this.history.filter((w) => w.seq > t.seq);
+    return ['none', () => `it began at ${t.seq}, read keys ${JSON.stringify([...t.readKeys])} and ranges ${JSON.stringify(t.ranges)}; writes since: ${JSON.stringify(since)}`];
+  }
+
+  /** A commit resolved (applied as one write), was refused with ErrConflict (as the model predicts), or by a fault (like a batch). */
+  private settleCommit(h: OpenTxn, r: PromiseSettledResult<unknown>, sync: boolean | undefined, what: string): void {
+    const [conflict, why] = this.conflictOf(h.model);
+    const ops = h.model.writes();
+    if (r.status === 'fulfilled') {
+      check(conflict !== 'must', () => `${what}: committed, but the model has a conflict: ${why()}`);
+      if (h.model.readOnly || ops.length === 0) return;
+      this.tally.txnCommits++;
+      this.wrote(ops, true);
+      if (sync === true || this.config.options.sync === true) this.durable();
+      return;
+    }
+    if (codeOf(r.reason) === 'ErrConflict') {
+      check(conflict !== 'none', () => `${what}: ErrConflict, but the model has none: ${why()}`);
+      this.tally.conflicts++;
+      return;
+    }
+    this.refusedWrite(r.reason, ops, `${what} commit`);
+  }
+
+  /** After commit or rollback the transaction refuses to be used. */
+  private expectDone(h: OpenTxn, what: string): void {
+    let code: string | undefined;
+    try {
+      h.txn.getSync('k000');
+    } catch (e) {
+      code = codeOf(e);
+    }
+    check(code === 'ErrTxnDone', () => `${what}: a finished transaction still reads (${code ?? 'no error'})`);
+  }
+
+  /** One transaction: by hand (transaction(), commit()/rollback()) on even ops, through update()/view() on odd ones. */
+  private async txnOp(op: Op & { op: 'txn' }, index: number, what: string): Promise<void> {
+    this.groupRefusedKeys.clear();
+    const readOnly = op.readOnly === true;
+    if (index % 2 === 0) {
+      const h = this.begin(this.db.transaction(readOnly ? { readOnly: true } : {}), readOnly);
+      for (const s of op.steps) this.txnStep(h, s, `${what} txn`);
+      if (op.end === 'rollback') h.txn.rollback();
+      else this.settleCommit(h, await settled(() => h.txn.commit(op.sync === true ? { sync: true } : undefined)), op.sync, what);
+      this.expectDone(h, what);
+      return;
+    }
+    let h: OpenTxn | undefined;
+    const fn = (txn: Txn): void => {
+      h = this.begin(txn, readOnly);
+      for (const s of op.steps) this.txnStep(h, s, `${what} ${readOnly ? 'view' : 'update'}`);
+      if (op.end === 'rollback' && !readOnly) throw ROLLBACK;
+    };
+    const r = await settled(() => (readOnly ? this.db.view(fn) : this.db.update(fn, op.sync === true ? { sync: true } : {})));
+    if (r.status === 'rejected' && (r.reason instanceof Mismatch || h === undefined)) throw r.reason;
+    this.expectDone(h!, what);
+    if (r.status === 'rejected' && r.reason === ROLLBACK) return;
+    if (readOnly) check(r.status === 'fulfilled', () => `${what} view failed: ${String((r as PromiseRejectedResult).reason)}`);
+    else this.settleCommit(h!, r, op.sync, what);
+  }
+
+  /**
+   * An interleaved script of transactions and plain writes. Commits and writes in a row are
+   * issued together, without waiting, then settled in issue order (the commit queue is FIFO,
+   * and each commit is validated against everything accepted before it, its group included).
+   */
+  private async script(steps: readonly ScriptStep[], what: string): Promise<void> {
+    const open = new Map<number, OpenTxn>();
+    let issued: Issued[] = [];
+    for (const [i, s] of steps.entries()) {
+      const at = `${what} step ${i}`;
+      if (s.do === 'commit' || s.do === 'write') {
+        const x = this.issue(s, open, at);
+        if (x !== undefined) issued.push(x);
+        continue;
+      }
+      await this.settleIssued(issued);
+      issued = [];
+      // After ErrStoreFailed the model's last state may not have happened: stop, the store is recovered next.
+      if (this.failed) break;
+      await this.scriptStep(s, open, at);
+    }
+    await this.settleIssued(issued);
+    for (const h of open.values()) h.txn.rollback();
+  }
+
+  private issue(s: ScriptStep & { do: 'commit' | 'write' }, open: Map<number, OpenTxn>, what: string): Issued | undefined {
+    if (s.do === 'write') {
+      const done = settled(() => issueWrite(this.db, s.ops, s.sync));
+      return { done, settle: (r) => this.settleWrite(s.ops, s.sync, r, what) };
+    }
+    const h = open.get(s.t);
+    if (h === undefined) return undefined;
+    open.delete(s.t);
+    const done = settled(() => h.txn.commit(s.sync === true ? { sync: true } : undefined));
+    return { done, settle: (r) => this.settleCommit(h, r, s.sync, `${what} commit of txn ${s.t}`) };
+  }
+
+  private async settleIssued(issued: readonly Issued[]): Promise<void> {
+    if (issued.length === 0) return;
+    const results = await Promise.all(issued.map((x) => x.done));
+    this.groupRefusedKeys.clear();
+    for (const [i, r] of results.entries()) issued[i]!.settle(r);
+  }
+
+  private async scriptStep(s: ScriptStep & { do: Exclude<ScriptStep['do'], 'commit' | 'write'> }, open: Map<number, OpenTxn>, what: string): Promise<void> {
+    switch (s.do) {
+      case 'begin':
+        if (!open.has(s.t)) open.set(s.t, this.begin(this.db.transaction(s.readOnly === true ? { readOnly: true } : {}), s.readOnly === true));
+        break;
+      case 'rollback':
+        open.get(s.t)?.txn.rollback();
+        open.delete(s.t);
+        break;
+      case 'flush':
+        await this.maintenance(`${what} flush`, () => this.db.flush());
+        break;
+      case 'flatten':
+        await this.maintenance(`${what} flatten`, () => this.db.flatten());
+        break;
+      default: {
+        const h = open.get(s.t);
+        if (h !== undefined) this.txnStep(h, s, `${what} txn ${s.t}`);
+      }
+    }
   }
 
   async step(op: Op, index: number): Promise<void> {
@@ -497,7 +894,15 @@ class Run {
       case 'fault':
         this.fs.addRule(faultRule(op.fault, op.nth));
         break;
+      case 'txn':
+        await this.txnOp(op, index, what);
+        break;
+      case 'txns':
+        await this.script(op.steps, `${what} txns`);
+        break;
     }
+    // No transaction outlives its operation: the history of writes it could conflict with goes too.
+    this.history = [];
     if (this.failed) await this.recoverFailed(index, `${what} ${op.op}`);
   }
 
@@ -534,8 +939,8 @@ export class MetamorphicFailure extends Error {}
  * Runs one sequence under one option set against the model. Throws MetamorphicFailure with the
  * op log on the first disagreement.
  */
-export async function runOps(config: MetaConfig, ops: readonly Op[], tally: Tally = newTally()): Promise<void> {
-  const run = new Run(config, tally);
+export async function runOps(config: MetaConfig, ops: readonly Op[], tally: Tally = newTally(), options: RunOptions = {}): Promise<void> {
+  const run = new Run(config, tally, options);
   tally.runs++;
   let at = -1;
   try {
@@ -566,11 +971,14 @@ export interface CheckResult {
  * candidates pass and a full shrink can take many minutes). Throws with the seed, the replay
  * command and the (partly) shrunk op log.
  */
-export async function checkConfig(config: MetaConfig, o: { seed: number; numRuns: number; path?: string; maxOps?: number; shrinkMs?: number }): Promise<CheckResult> {
+export async function checkConfig(
+  config: MetaConfig,
+  o: { seed: number; numRuns: number; path?: string; maxOps?: number; shrinkMs?: number; run?: RunOptions },
+): Promise<CheckResult> {
   const tally = newTally();
   const property = (t: Tally): fc.IAsyncProperty<[Op[]]> =>
     fc.asyncProperty(opsArb(o.maxOps ?? config.maxOps), async (ops) => {
-      await runOps(config, ops, t);
+      await runOps(config, ops, t, o.run);
     });
   const params: fc.Parameters<[Op[]]> = { seed: o.seed, numRuns: o.numRuns, endOnFailure: true };
   if (o.path !== undefined) params.path = o.path;
