@@ -77,10 +77,14 @@ export interface CommitHooks {
  */
 export type AcceptObserver = (rep: BatchRep, firstVersion: number, lastVersion: number) => void;
 
+/** Told that the writes accepted from `firstVersion` on failed (their append or sync did). */
+export type AbortObserver = (firstVersion: number) => void;
+
 export class CommitQueue {
   private readonly engine: Engine;
   /** Set by the transaction oracle (src/txn/oracle.ts). */
   onAccept: AcceptObserver | undefined;
+  onAbort: AbortObserver | undefined;
   /**
    * Sees every write once it is published (readable), in version order, inside the publishing
    * synchronous section: must not throw and must not call back into the engine synchronously.
@@ -210,6 +214,7 @@ export class CommitQueue {
       wal.append(record);
     } catch (err) {
       const mapped = wal.broken ? e.fail(err, 'a WAL append failed and could not be cut back') : mapWriteError(err, 'WAL append failed');
+      this.onAbort?.(group[0]!.base);
       for (const p of group) p.reject(mapped);
       return;
     }
@@ -219,6 +224,7 @@ export class CommitQueue {
         e.stats.walSyncs++;
       } catch (err) {
         const failed = e.fail(err, 'fsync of the WAL failed');
+        this.onAbort?.(group[0]!.base);
         for (const p of group) p.reject(failed);
         return;
       }

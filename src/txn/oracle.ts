@@ -11,7 +11,8 @@
  * Invariants:
  *  - every write accepted by the commit queue (transactions, puts, batches) is recorded here
  *    with its last version, in increasing version order (`records` is sorted by version); a
- *    failed group's versions are reused by the next one, which drops the failed records;
+ *    group whose append or sync fails is forgotten at once (`onAbort`), so no later
+ *    transaction conflicts with a write that never happened;
  *  - a record is kept while an open read-write transaction may need it (its version is above
  *    the oldest open read version) or while it is not yet published (version > lastVersion: a
  *    transaction beginning now would read below it). Everything else is released.
@@ -92,6 +93,7 @@ export class Oracle {
   constructor(engine: Engine) {
     this.engine = engine;
     engine.commits.onAccept = (rep, first, last) => this.record(rep, first, last);
+    engine.commits.onAbort = (first) => this.forget(first);
   }
 
   /** Number of write sets held (tests check that memory is released). */
@@ -122,6 +124,12 @@ export class Oracle {
     const r = this.records;
     while (r.length > 0 && r[r.length - 1]!.version >= first) r.pop();
     this.records.push(new WriteRecord(rep, version));
+  }
+
+  /** Forgets the writes accepted from `first` on: their group failed, they never committed. */
+  private forget(first: number): void {
+    const r = this.records;
+    while (r.length > 0 && r[r.length - 1]!.version >= first) r.pop();
   }
 
   /** Drops records no open transaction (and no transaction that may begin now) can need. */

@@ -21,8 +21,8 @@
  *   - a commit is ErrConflict exactly when a write acknowledged after the transaction began
  *     (a commit, put or batch) wrote a key it read or a key inside a range it iterated (up to
  *     the last key returned, if the iterator stopped early); else it applies as one batch, or
- *     is refused by a fault like a batch. Only a write refused by a fault may add a conflict
- *     (see RunOptions); read-only and write-less transactions never conflict;
+ *     is refused by a fault like a batch. Only a write refused by a fault in the same group may
+ *     add a conflict; read-only and write-less transactions never conflict;
  *   - a write resolves (applied), or fails with ErrInsufficientDiskSpace / ErrIO after a fault
  *     (not applied, and never appears later), or with ErrStoreFailed (maybe applied: the store
  *     is recovered at once, by a reopen or a crash); no error at all without a fault that
@@ -260,15 +260,6 @@ type Conflict = 'must' | 'may' | 'none';
 /** Thrown from an update() callback to roll it back. */
 const ROLLBACK = new Error('metamorphic: roll back');
 
-export interface RunOptions {
-  /**
-   * Tolerate a known engine issue (reported with issue #7's transaction ops): a write refused by
-   * a fault stays in the oracle until the next write is accepted, so a transaction validated
-   * before that conflicts with a write that never happened. False checks strictly.
-   */
-  tolerateStaleRefused?: boolean;
-}
-
 async function settled(call: () => Promise<unknown>): Promise<PromiseSettledResult<unknown>> {
   try {
     return { status: 'fulfilled', value: await call() };
@@ -302,14 +293,12 @@ class Run {
   /** Acknowledged writes numbered in order; `history` holds those of the current operation (transactions live within one). */
   seq = 0;
   history: { seq: number; keys: string[] }[] = [];
-  /** Keys of writes refused since the last acknowledged write, and those refused in the group being settled. */
-  refusedKeys = new Set<string>();
+  /** Keys of writes refused by a fault in the group being settled. */
   groupRefusedKeys = new Set<string>();
 
   constructor(
     readonly config: MetaConfig,
     readonly tally: Tally,
-    readonly runOptions: RunOptions = {},
   ) {
     this.mem = new MemoryFileSystem();
     this.fs = new FaultFileSystem(this.mem);
@@ -354,7 +343,6 @@ class Run {
     this.states.push({ model: next, acked });
     if (!acked) return;
     this.history.push({ seq: ++this.seq, keys: ops.map((o) => o.key) });
-    this.refusedKeys.clear();
   }
 
   /** Runs a write (the caller recovers the store if it failed). */
@@ -378,7 +366,6 @@ class Run {
     this.refused(e, what, WRITE_FAULTS);
     this.tally.refusedWrites++;
     for (const o of ops) {
-      this.refusedKeys.add(o.key);
       this.groupRefusedKeys.add(o.key);
     }
     if (this.failed) this.wrote(ops, false);
@@ -506,7 +493,6 @@ class Run {
     this.fs = new FaultFileSystem(mem);
     this.options = { ...this.options, fs: this.fs };
     this.failed = false;
-    this.refusedKeys.clear();
     try {
       this.db = await open(this.options);
     } catch (e) {
@@ -657,15 +643,13 @@ class Run {
   /**
    * Whether `t`'s commit conflicts: it must if a write acknowledged after it began touched a
    * key it read or a range it iterated; it may if only a write refused by a fault did (in the
-   * same group, validated before the group failed; or, a known engine issue, any since the
-   * last acknowledged write). Read-only transactions and ones without writes never conflict.
+   * same group, validated before the group failed: the oracle saw it then). Read-only transactions and ones without writes never conflict.
    */
   private conflictOf(t: TxnModel): [Conflict, () => string] {
     if (t.readOnly || t.pending.size === 0) return ['none', () => 'it has no writes'];
     const hit = this.history.find((w) => w.seq > t.seq && w.keys.some((k) => t.observed(k)));
     if (hit !== undefined) return ['must', () => `it read what write ${hit.seq} (keys ${JSON.stringify(hit.keys)}) changed after it began at ${t.seq}`];
-    const refused = this.runOptions.tolerateStaleRefused === false ? this.groupRefusedKeys : this.refusedKeys;
-    const stale = [...refused].filter((k) => t.observed(k));
+    const stale = [...this.groupRefusedKeys].filter((k) => t.observed(k));
     if (stale.length > 0) return ['may', () => `it read keys ${JSON.stringify(stale)} of writes refused since the last acknowledged one`];
     const since = this.history.filter((w) => w.seq > t.seq);
     return ['none', () => `it began at ${t.seq}, read keys ${JSON.stringify([...t.readKeys])} and ranges ${JSON.stringify(t.ranges)}; writes since: ${JSON.stringify(since)}`];
@@ -939,8 +923,8 @@ export class MetamorphicFailure extends Error {}
  * Runs one sequence under one option set against the model. Throws MetamorphicFailure with the
  * op log on the first disagreement.
  */
-export async function runOps(config: MetaConfig, ops: readonly Op[], tally: Tally = newTally(), options: RunOptions = {}): Promise<void> {
-  const run = new Run(config, tally, options);
+export async function runOps(config: MetaConfig, ops: readonly Op[], tally: Tally = newTally()): Promise<void> {
+  const run = new Run(config, tally);
   tally.runs++;
   let at = -1;
   try {
@@ -973,12 +957,12 @@ export interface CheckResult {
  */
 export async function checkConfig(
   config: MetaConfig,
-  o: { seed: number; numRuns: number; path?: string; maxOps?: number; shrinkMs?: number; run?: RunOptions },
+  o: { seed: number; numRuns: number; path?: string; maxOps?: number; shrinkMs?: number },
 ): Promise<CheckResult> {
   const tally = newTally();
   const property = (t: Tally): fc.IAsyncProperty<[Op[]]> =>
     fc.asyncProperty(opsArb(o.maxOps ?? config.maxOps), async (ops) => {
-      await runOps(config, ops, t, o.run);
+      await runOps(config, ops, t);
     });
   const params: fc.Parameters<[Op[]]> = { seed: o.seed, numRuns: o.numRuns, endOnFailure: true };
   if (o.path !== undefined) params.path = o.path;

@@ -8,16 +8,14 @@
  *
  * Each run uses a fresh seed (printed); a failure prints the seed, the replay command and the
  * shrunk op log. Replay: SETT_CONFIG=<name> SETT_SEED=<seed> [SETT_PATH=<path>]; scale the
- * number of sequences with SETT_RUNS=<factor>; SETT_STRICT=1 checks conflicts without the
- * tolerance for the known issue below. `npm run test:soak` runs many more seeds.
+ * number of sequences with SETT_RUNS=<factor>. `npm run test:soak` runs many more seeds.
  */
 import { describe, expect, it } from 'vitest';
 import { figures } from '../helpers/figures.js';
-import { CONFIGS, checkConfig, configNamed, newTally, type Op, runOps } from '../helpers/metamorphic.js';
+import { CONFIGS, checkConfig, configNamed, type Op, runOps } from '../helpers/metamorphic.js';
 
 const SCALE = Number(process.env.SETT_RUNS ?? 1);
 const ONLY = process.env.SETT_CONFIG;
-const STRICT = process.env.SETT_STRICT === '1';
 /** Room for SETT_RUNS and for shrinking a failure (up to a minute), so that its op log is printed; hangs are caught per operation. */
 const TIMEOUT_MS = 600_000;
 
@@ -35,7 +33,7 @@ describe('metamorphic test: the engine agrees with a model under every option se
       const numRuns = Math.max(1, Math.round(config.runs * SCALE));
       const path = process.env.SETT_PATH;
       const t0 = Date.now();
-      const { tally } = await checkConfig(config, { seed, numRuns, run: { tolerateStaleRefused: !STRICT }, ...(path === undefined ? {} : { path }) });
+      const { tally } = await checkConfig(config, { seed, numRuns, ...(path === undefined ? {} : { path }) });
       console.log(
         `metamorphic ${config.name}, seed ${seed}: ${tally.runs} sequences, ${tally.ops} operations checked, ${tally.crashes} crashes and ${tally.reopens} reopens recovered ` +
           `(${tally.lostUnsynced} lost unsynced writes), ${tally.faults} faults injected (${tally.refusedWrites} writes refused), ` +
@@ -131,24 +129,15 @@ describe('metamorphic regressions', () => {
   }
 });
 
-/**
- * Known engine issue, found with the transaction ops (issue #7; checked strictly, seed 7000
- * under TINY finds it at its 6th sequence) and left for the owner: a write refused by a fault
- * (here ENOSPC on its WAL append) stays in the oracle's write sets until the
- * next write is accepted (src/txn/oracle.ts drops a failed group's records only then), so a
- * transaction validated before that fails with ErrConflict against a write that never happened.
- * The runner tolerates it (RunOptions.tolerateStaleRefused); this replay checks strictly. When
- * the oracle is fixed this test fails: then drop the tolerance and expect the replay to pass.
- */
-describe('known engine issues', () => {
-  it('a put refused by ENOSPC still makes a later transaction that read its key conflict', async () => {
+/** Found by the transaction ops (seed 7000 under TINY, 6th sequence); fixed in src/engine/commit.ts (onAbort). */
+describe('transaction regressions', () => {
+  it('a put refused by ENOSPC does not make a later transaction that read its key conflict', async () => {
     const ops: Op[] = [
       { op: 'put', key: 'k000', value: { tag: 0, len: 1 } },
       { op: 'fault', fault: 'enospc', nth: 1 },
       { op: 'put', key: 'k000', value: { tag: 1, len: 1 } },
       { op: 'txn', steps: [{ do: 'get', key: 'k000' }, { do: 'put', key: 'k001', value: { tag: 2, len: 1 } }], end: 'commit' },
     ];
-    await expect(runOps(configNamed('TINY'), ops, newTally(), { tolerateStaleRefused: false })).rejects.toThrow(/ErrConflict, but the model has none/);
     await runOps(configNamed('TINY'), ops);
   });
 });
