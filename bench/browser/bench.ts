@@ -8,6 +8,10 @@
  *   readrandom  `gets` awaited gets of existing keys in a seeded random order (values checked)
  *   scan        every entry in key order
  *   putsingle   `puts` new keys, one awaited put each
+ *   compaction  (sett only) every key overwritten once, then `flatten()` — the merge runs inside
+ *               the engine's worker in time slices — while awaited random gets go on; reports
+ *               the flatten's duration and the gets' latency (p50 / p99 / max): how long the
+ *               worker is held by one slice of compaction work
  */
 import { type BenchEngine, type EngineName, keyOf, openEngine, valueOf } from './engines.js';
 
@@ -24,6 +28,10 @@ export interface BenchConfig {
 export interface Figure {
   ops: number;
   ms: number;
+  /** Latency percentiles of the operations, where measured (ms). */
+  p50?: number;
+  p99?: number;
+  max?: number;
 }
 
 export type EngineResult = Record<string, Figure> & { error?: never };
@@ -79,7 +87,47 @@ async function runWorkloads(engine: BenchEngine, c: BenchConfig): Promise<Record
     for (let i = c.n; i < c.n + c.puts; i++) await engine.put(keys[i]!, values[i]!);
     out.putsingle = { ops: c.puts, ms: performance.now() - t0 };
   }
+  if (want('compaction') && engine.flatten !== undefined) out.compaction = await getsDuringCompaction(engine, engine.flatten.bind(engine), keys, values, c);
   return out;
+}
+
+/** Resolves from a new task (a MessageChannel message: no timer clamping). */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(0);
+  });
+}
+
+/** Overwrites every key, then reads at random while `flatten` merges it all; ops = gets served. */
+async function getsDuringCompaction(engine: BenchEngine, flatten: () => Promise<void>, keys: Uint8Array[], values: Uint8Array[], c: BenchConfig): Promise<Figure> {
+  for (let from = 0; from < c.n; from += c.batch) await engine.batch(keys, values, from, Math.min(c.n, from + c.batch));
+  const rnd = xorshift(c.seed ^ 0x2545f491);
+  const lat: number[] = [];
+  let done = false;
+  const t0 = performance.now();
+  const merge = flatten().finally(() => {
+    done = true;
+  });
+  while (!done) {
+    const i = rnd() % c.n;
+    // Each get starts as a new task, as a request arriving by message would: its latency
+    // includes waiting for whatever slice of merge work holds the thread.
+    const t = performance.now();
+    await nextTask();
+    const v = await engine.get(keys[i]!);
+    lat.push(performance.now() - t);
+    if (!same(v, values[i]!)) throw new Error(`compaction: wrong value for key ${i}`);
+  }
+  await merge;
+  const ms = performance.now() - t0;
+  lat.sort((a, b) => a - b);
+  const at = (q: number): number => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] ?? 0;
+  return { ops: lat.length, ms, p50: at(0.5), p99: at(0.99), max: lat[lat.length - 1] ?? 0 };
 }
 
 async function runEngine(name: EngineName, c: BenchConfig, workerUrl: string): Promise<Record<string, Figure>> {

@@ -29,6 +29,8 @@ export interface BenchEngine {
   scan(): Promise<{ count: number; bytes: number }>;
   /** Called after the fill, before reads: lets background work finish (flush, compaction). */
   settle(): Promise<void>;
+  /** Compacts everything into one level (engines with a full compaction only). */
+  flatten?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -102,6 +104,10 @@ class SettLocal implements BenchEngine {
     await this.db.flush();
   }
 
+  flatten(): Promise<void> {
+    return this.db.flatten();
+  }
+
   async close(): Promise<void> {
     await this.db.close();
     this.fs.closeIdleFiles();
@@ -141,6 +147,10 @@ class SettProxy implements BenchEngine {
 
   settle(): Promise<void> {
     return this.db.flush();
+  }
+
+  flatten(): Promise<void> {
+    return this.db.flatten();
   }
 
   close(): Promise<void> {

@@ -131,7 +131,18 @@ for (const other of ['indexeddb', 'browser-level'] as const) {
     .map((w) => `${w} ${(rate(base[w]!) / rate(o[w]!)).toFixed(1)}×`)
     .join(', ')}`);
 }
-console.log(`\n${table.join('\n')}\n\n${ratios.join('\n')}`);
+const compaction: string[] = [];
+for (const e of engines) {
+  const f = results[e]?.compaction;
+  if (f === undefined) continue;
+  const ms = (x: number | undefined): string => `${(x ?? 0).toFixed(2)} ms`;
+  compaction.push(`| ${LABELS[e]} | ${Math.round(f.ms)} ms | ${f.ops.toLocaleString('en')} | ${ms(f.p50)} / ${ms(f.p99)} / ${ms(f.max)} |`);
+}
+const compactionTable =
+  compaction.length === 0
+    ? ''
+    : `Reads during a full compaction: every key overwritten once, then \`flatten()\` (the merge runs in the engine's worker in time slices) while awaited random gets go on.\n\n| engine | flatten | gets served meanwhile | get latency p50 / p99 / max |\n| --- | ---: | ---: | ---: |\n${compaction.join('\n')}\n\n`;
+console.log(`\n${table.join('\n')}\n\n${ratios.join('\n')}\n\n${compactionTable}`);
 if (!a['no-write']) {
   const when = new Date().toISOString();
   const browser = execFileSync(chromiumPath(), ['--version'], { encoding: 'utf8' }).trim();
@@ -142,6 +153,7 @@ if (!a['no-write']) {
       `${config.n.toLocaleString('en')} keys written in batches of ${config.batch}, ${config.gets.toLocaleString('en')} random gets, a full scan, ${config.puts.toLocaleString('en')} single puts; ` +
       `16-byte keys, 100-byte values, the same for every engine. Every call is awaited before the next (no pipelining).\n\n` +
       `${table.join('\n')}\n\n${ratios.map((r) => `- ${r}`).join('\n')}\n\n` +
+      compactionTable +
       'Durability when a write is acknowledged: sett (default) has the write in its WAL, handed to OPFS by the end of the task that wrote it but not flushed (a crash of the tab or browser after that keeps it; a power failure may lose the newest writes); ' +
       "sett with `sync: true` has flushed the WAL (the browser's fsync). IndexedDB (raw and browser-level) uses Chromium's default durability ('relaxed': committed, no fsync); " +
       "'strict' waits for the fsync. See bench/browser/engines.ts.\n",

@@ -9,10 +9,7 @@ import type { FileSystem } from '../fs/types.js';
 import type { TableInfo } from '../manifest/edit.js';
 import { tablePath } from '../manifest/filenames.js';
 import { TableBuilder, type TableOptions } from '../sstable/index.js';
-import { yieldToEventLoop } from '../engine/yield.js';
-
-/** Entries written between event-loop turns while building in the foreground. */
-const ENTRIES_PER_SLICE = 4096;
+import { Slicer } from '../engine/yield.js';
 
 export async function buildTable(
   fs: FileSystem,
@@ -28,11 +25,11 @@ export async function buildTable(
   try {
     const builder = new TableBuilder(file, fileNumber, options);
     source.seekToFirst();
-    let n = 0;
+    const slicer = new Slicer();
     while (source.valid()) {
       builder.add(source.key(), source.value());
       source.next();
-      if (++n % ENTRIES_PER_SLICE === 0) await yieldToEventLoop();
+      if (slicer.due()) await slicer.yield();
     }
     const meta = builder.finish();
     file.sync();

@@ -22,7 +22,7 @@ import { tablePath } from '../manifest/filenames.js';
 import { BlockCache, TableBuilder, type TableOptions, TableReader } from '../sstable/index.js';
 import { isDeadValue } from '../engine/db-iterator.js';
 import { MergingIterator } from '../engine/merging-iterator.js';
-import { yieldToEventLoop } from '../engine/yield.js';
+import { Slicer } from '../engine/yield.js';
 import { ConcatIterator } from './concat-iterator.js';
 
 export interface CompactionJob {
@@ -78,7 +78,6 @@ function deeperHolds(job: CompactionJob, key: Uint8Array, ulen: number): boolean
   return false;
 }
 
-const ENTRIES_PER_SLICE = 4096;
 
 export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: BlockCache = new BlockCache(0)): Promise<CompactionResult> {
   const readers: TableReader[] = [];
@@ -117,6 +116,7 @@ export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: B
       children.push(tables.length === 1 ? tables[0]!.iterator() : new ConcatIterator(tables));
     }
     const it = new MergingIterator(children);
+    const slicer = new Slicer();
     const end = job.end;
     let entriesIn = 0;
     let entriesOut = 0;
@@ -130,7 +130,7 @@ export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: B
       const ulen = ik.length - TRAILER_BYTES;
       if (end !== undefined && compareRange(ik, 0, ulen, end, 0, end.length) >= 0) break;
       entriesIn++;
-      if (entriesIn % ENTRIES_PER_SLICE === 0) await yieldToEventLoop();
+      if (slicer.due()) await slicer.yield();
       const sameUser = haveLast && compareRange(ik, 0, ulen, lastUser, 0, lastUser.length) === 0;
       if (!sameUser) {
         // Track the user key even when its entries are dropped: an older version below a

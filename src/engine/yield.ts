@@ -22,3 +22,27 @@ export const yieldToEventLoop: () => Promise<void> = (() => {
   }
   return () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 })();
+
+/** Longest stretch a sliced job runs before it gives the event loop a turn. */
+export const SLICE_MS = 4;
+
+/**
+ * Time-based slicing for long loops on a thread that also serves callers (inline flush and
+ * compaction: the browser's engine worker, or Node with compactionWorkers 0): `due()` is cheap
+ * (it reads the clock every 64 calls) and says when SLICE_MS have passed since the last turn.
+ */
+export class Slicer {
+  private last = performance.now();
+  private n = 0;
+
+  due(): boolean {
+    if ((++this.n & 63) !== 0) return false;
+    return performance.now() - this.last >= SLICE_MS;
+  }
+
+  /** Gives the event loop a turn and starts a new slice. */
+  async yield(): Promise<void> {
+    await yieldToEventLoop();
+    this.last = performance.now();
+  }
+}

@@ -63,6 +63,7 @@ export type Request =
   | { id: number; op: 'iterClose'; iter: number }
   | { id: number; op: 'snapshot'; snap: number }
   | { id: number; op: 'snapshotRelease'; snap: number }
+  | { id: number; op: 'compactRange'; start: Uint8Array | undefined; end: Uint8Array | undefined }
   | { id: number; op: 'stats' | 'flush' | 'sync' | 'verify' | 'close' };
 
 export type Op = Request['op'];
@@ -98,6 +99,7 @@ export interface ReplyValues {
   snapshotRelease: undefined;
   stats: DBStats;
   flush: undefined;
+  compactRange: undefined;
   sync: undefined;
   verify: VerifyReport;
   close: undefined;

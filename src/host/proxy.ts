@@ -250,6 +250,26 @@ export class RemoteDB implements KVStore {
     return this.simple('flush');
   }
 
+  /**
+   * Compacts [start, end] (everything if both are omitted) down to the last level, in the
+   * worker; its reads and writes go on meanwhile (the merge runs there in time slices).
+   */
+  compactRange(start?: Bytes, end?: Bytes): Promise<void> {
+    try {
+      this.checkOpen();
+      const a = start === undefined ? undefined : boundBytes(start, 'start');
+      const b = end === undefined ? undefined : boundBytes(end, 'end');
+      return this.ch.call({ op: 'compactRange', start: a, end: b });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Flushes and compacts everything into one level, in the worker. */
+  flatten(): Promise<void> {
+    return this.compactRange();
+  }
+
   /** Reads every block and record; reports damage without throwing. */
   verify(): Promise<VerifyReport> {
     return this.simple<VerifyReport>('verify');

@@ -169,6 +169,8 @@ class Connection {
         return this.open.stats();
       case 'flush':
         return this.open.flush();
+      case 'compactRange':
+        return this.open.compactRange(req.start, req.end);
       case 'sync':
         return this.open.sync();
       case 'verify':
