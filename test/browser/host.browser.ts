@@ -245,7 +245,7 @@ test('page', 'proxy: one worker hosts several databases; a user-supplied worker 
   await removeOpfsDir(d2);
 });
 
-test('page', 'proxy: stats, flush, sync, verify; storage "memory"; a missing worker script fails open', async () => {
+test('page', 'proxy: stats, flush, sync, verify, flatten, compactRange; storage "memory"; a missing worker script fails open', async () => {
   await withDb(async (db) => {
     for (let i = 0; i < 200; i++) await db.put(`s${i}`, 'x'.repeat(50));
     await db.sync();
@@ -254,6 +254,12 @@ test('page', 'proxy: stats, flush, sync, verify; storage "memory"; a missing wor
     assert(s.tables >= 1 && s.levels.length >= 1, `stats shows tables: ${JSON.stringify(s.levels)}`);
     const r = await db.verify();
     assert(r.ok, 'verify ok');
+    for (let i = 0; i < 200; i += 2) await db.delete(`s${i}`);
+    await db.compactRange('s0', 's5');
+    await db.flatten();
+    const after = await db.stats();
+    eq(after.levels.filter((l) => l.tables > 0).length, 1, 'flatten leaves one level');
+    eq((await db.iterator().all()).length, 100, 'deleted keys are gone after flatten');
   }, { memtableSize: 8192 });
   const mem = await openInWorker({ path: 'm', worker: WORKER, storage: 'memory' });
   await mem.put('a', 'b');
