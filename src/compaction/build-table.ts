@@ -25,7 +25,7 @@ export async function buildTable(
   try {
     const builder = new TableBuilder(file, fileNumber, options);
     source.seekToFirst();
-    const slicer = new Slicer();
+    const slicer = new Slicer(fs.simulated === true);
     while (source.valid()) {
       builder.add(source.key(), source.value());
       source.next();

@@ -116,7 +116,7 @@ export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: B
       children.push(tables.length === 1 ? tables[0]!.iterator() : new ConcatIterator(tables));
     }
     const it = new MergingIterator(children);
-    const slicer = new Slicer();
+    const slicer = new Slicer(fs.simulated === true);
     const end = job.end;
     let entriesIn = 0;
     let entriesOut = 0;

@@ -26,17 +26,28 @@ export const yieldToEventLoop: () => Promise<void> = (() => {
 /** Longest stretch a sliced job runs before it gives the event loop a turn. */
 export const SLICE_MS = 4;
 
+/** Entries between turns on a simulated file system (deterministic slices). */
+const SIMULATED_SLICE_ENTRIES = 4096;
+
 /**
  * Time-based slicing for long loops on a thread that also serves callers (inline flush and
  * compaction: the browser's engine worker, or Node with compactionWorkers 0): `due()` is cheap
  * (it reads the clock every 64 calls) and says when SLICE_MS have passed since the last turn.
+ * `byCount` (a simulated file system) slices by entry count instead, so seeded runs replay.
  */
 export class Slicer {
   private last = performance.now();
   private n = 0;
+  private readonly byCount: boolean;
+
+  constructor(byCount = false) {
+    this.byCount = byCount;
+  }
 
   due(): boolean {
-    if ((++this.n & 63) !== 0) return false;
+    const n = ++this.n;
+    if (this.byCount) return n % SIMULATED_SLICE_ENTRIES === 0;
+    if ((n & 63) !== 0) return false;
     return performance.now() - this.last >= SLICE_MS;
   }
 

@@ -116,6 +116,7 @@ function pathMatches(pattern: string | RegExp | undefined, paths: readonly strin
 
 export class FaultFileSystem implements FileSystem {
   readonly name: string;
+  readonly simulated: boolean;
   private readonly rules = new Map<number, ActiveRule>();
   private nextRuleId = 1;
   private readonly prng: Prng;
@@ -128,6 +129,7 @@ export class FaultFileSystem implements FileSystem {
     options: FaultFileSystemOptions = {},
   ) {
     this.name = `fault(${inner.name})`;
+    this.simulated = inner.simulated === true;
     this.prng = new Prng(options.seed ?? 1);
   }
 

@@ -115,6 +115,7 @@ function childPath(dir: string, name: string): string {
 
 export class MemoryFileSystem implements FileSystem {
   readonly name = 'memory';
+  readonly simulated = true;
   private readonly dirs = new Map<string, Dir>([
     ['', new Dir()],
     ['/', new Dir()],

@@ -63,6 +63,12 @@ export interface DirLock {
 export interface FileSystem {
   /** Short name for messages: 'node', 'memory', 'opfs', 'fault(node)'. */
   readonly name: string;
+  /**
+   * A simulated file system (memory, and fault wrappers over it): background jobs then give
+   * the event loop turns after fixed amounts of work rather than fixed time, so a seeded run
+   * interleaves the same way every time and replays exactly.
+   */
+  readonly simulated?: boolean;
   /** Opens (and with `create`, creates) a file. A missing parent directory throws ENOENT. */
   open(path: string, options?: OpenOptions): Promise<FileHandle>;
   /** Names (not paths) of the entries in a directory, sorted. A missing directory throws ENOENT. */
