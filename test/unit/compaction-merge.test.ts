@@ -8,7 +8,10 @@ import { fromUtf8, utf8 } from '../../src/codec/bytes.js';
 import { Compression } from '../../src/codec/compression.js';
 import { makeInternalKey, userKeyOf, versionOf } from '../../src/codec/keys.js';
 import { EntryKind, encodeValue } from '../../src/codec/value.js';
+import { ConcatIterator } from '../../src/compaction/concat-iterator.js';
 import { type CompactionJob, runCompaction } from '../../src/compaction/merge.js';
+import { splitKeys } from '../../src/compaction/split.js';
+import type { TableHandle } from '../../src/engine/version.js';
 import { FaultFileSystem } from '../../src/fs/fault.js';
 import { MemoryFileSystem } from '../../src/fs/memory.js';
 import { tablePath } from '../../src/manifest/filenames.js';
@@ -118,5 +121,79 @@ describe('compaction merge', () => {
     fs.addRule({ fault: 'EIO', kind: 'sync', path: '000100.sst' });
     await expect(runCompaction(fs, job([1, 2]))).rejects.toThrow(/injected/);
     expect(mem.listAllSync()).toEqual(['/db/000001.sst', '/db/000002.sst']);
+  });
+});
+
+describe('subcompactions and sorted runs', () => {
+  async function opened(fs: MemoryFileSystem, n: number): Promise<TableReader> {
+    return TableReader.open(await fs.open(tablePath('/db', n), { readOnly: true }), n, new BlockCache(0));
+  }
+
+  it('shards [start, end) of one merge together equal the whole merge, versions of a key never split', async () => {
+    const fs = await setup();
+    const whole = await runCompaction(fs, job([1, 2], { outputNumbers: [100, 101] }));
+    const wholeEntries = (await Promise.all(whole.outputs.map((o) => contents(fs, o.fileNumber)))).flat();
+    const cuts = [utf8('b'), utf8('c')];
+    const parts: string[] = [];
+    let out = 200;
+    for (let i = 0; i <= cuts.length; i++) {
+      const j: CompactionJob = job([1, 2], { outputNumbers: [out, out + 1] });
+      out += 10;
+      if (i > 0) j.start = cuts[i - 1]!;
+      if (i < cuts.length) j.end = cuts[i]!;
+      const r = await runCompaction(fs, j);
+      for (const o of r.outputs) parts.push(...(await contents(fs, o.fileNumber)));
+    }
+    expect(parts).toEqual(wholeEntries);
+    // Every version of b (the cut key) is in the second shard: b's tombstone hides b2, so b is
+    // gone entirely rather than resurrected from a shard that saw only the older version.
+    expect(parts.some((e) => e.startsWith('b@'))).toBe(false);
+  });
+
+  it('a sorted run of several tables reads as one iterator, forward from any key', async () => {
+    const fs = new MemoryFileSystem();
+    await fs.mkdir('/db');
+    await table(fs, 1, [['a', 1, 'a'], ['b', 1, 'b']]);
+    await table(fs, 2, [['d', 1, 'd']]);
+    await table(fs, 3, [['f', 2, 'f2'], ['f', 1, 'f1'], ['g', 1, 'g']]);
+    const run = new ConcatIterator(await Promise.all([1, 2, 3].map((n) => opened(fs, n))));
+    const keys = (): string[] => {
+      const out: string[] = [];
+      for (; run.valid(); run.next()) out.push(`${fromUtf8(userKeyOf(run.key()))}@${versionOf(run.key())}`);
+      return out;
+    };
+    run.seekToFirst();
+    expect(keys()).toEqual(['a@1', 'b@1', 'd@1', 'f@2', 'f@1', 'g@1']);
+    run.seek(makeInternalKey(utf8('c'), 9));
+    expect(keys()).toEqual(['d@1', 'f@2', 'f@1', 'g@1']);
+    run.seek(makeInternalKey(utf8('f'), 1));
+    expect(keys()).toEqual(['f@1', 'g@1']);
+    run.seek(makeInternalKey(utf8('h'), 9));
+    expect(run.valid()).toBe(false);
+    run.close();
+  });
+
+  it('split points cut the input bytes into near-equal shares, strictly increasing, none for small merges', async () => {
+    const fs = new MemoryFileSystem();
+    await fs.mkdir('/db');
+    const rows = (from: number, n: number, tag: string): E[] => Array.from({ length: n }, (_, i) => [`k${String(from + i * 3).padStart(5, '0')}`, 1, tag.repeat(40)]);
+    await table(fs, 1, rows(0, 400, 'x'));
+    await table(fs, 2, rows(1, 400, 'y'));
+    const handles = await Promise.all([1, 2].map(async (n) => ({ reader: await opened(fs, n) }) as unknown as TableHandle));
+    const bytes = handles.reduce((s, h) => s + h.reader.meta.fileSize, 0);
+    expect(splitKeys(handles, 1, bytes, 1024)).toEqual([]);
+    expect(splitKeys(handles, 4, bytes, bytes)).toEqual([]);
+    const cuts = splitKeys(handles, 4, bytes, 1024);
+    expect(cuts.length).toBe(3);
+    for (let i = 1; i < cuts.length; i++) expect(fromUtf8(cuts[i - 1]!) < fromUtf8(cuts[i]!)).toBe(true);
+    // Each share of the key space holds roughly a quarter of the keys.
+    const all = rows(0, 400, '').concat(rows(1, 400, '')).map(([k]) => k);
+    const edges = ['', ...cuts.map((c) => fromUtf8(c)), '~'];
+    for (let i = 1; i < edges.length; i++) {
+      const share = all.filter((k) => k >= edges[i - 1]! && k < edges[i]!).length / all.length;
+      expect(share).toBeGreaterThan(0.15);
+      expect(share).toBeLessThan(0.35);
+    }
+    for (const h of handles) h.reader.close();
   });
 });
