@@ -83,7 +83,54 @@ async function writeManifest(): Promise<Uint8Array> {
   return fs.readFileSync('/db/MANIFEST-000011');
 }
 
+/** A WAL holding a plain batch, then a transaction committed at a chosen version (SAME_VERSION). */
+async function writeManagedWal(): Promise<Uint8Array> {
+  const fs = new MemoryFileSystem();
+  const f = await fs.open('/000013.wal', { create: true });
+  const w = LogWriter.forWal(f, 13);
+  const a = new BatchRep();
+  a.add(EntryKind.Put, utf8('height'), utf8('99'));
+  w.append(a.frame(1));
+  const b = new BatchRep(256, true);
+  b.add(EntryKind.Put, utf8('acct/a'), utf8('10'));
+  b.add(EntryKind.Delete, utf8('acct/b'), undefined);
+  w.append(b.frame(100, 1));
+  w.sync();
+  return fs.readFileSync('/000013.wal');
+}
+
+/** A manifest whose second edit sets the discard version (managed versions). */
+async function writeManagedManifest(): Promise<Uint8Array> {
+  const fs = new MemoryFileSystem();
+  await fs.mkdir('/db');
+  const m = await Manifest.create(fs, '/db', 15, { ...emptyState(), nextFileNumber: 16, logNumber: 13, lastVersion: 100 });
+  m.apply({ discardVersion: 90, deleted: [], added: [] });
+  m.close();
+  return fs.readFileSync('/db/MANIFEST-000015');
+}
+
 describe('golden fixtures (format version 1)', () => {
+  it('WAL with a batch committed at a chosen version: same bytes, replays at that version', async () => {
+    const golden = check('000013.wal', await writeManagedWal());
+    const scan = scanLog(golden, '000013.wal', LogKind.Wal);
+    const seen: string[] = [];
+    const headers = scan.records.map((rec) => visitBatchPayload(rec, { entry: (k, v, val) => seen.push(`${fromUtf8(k)}@${v}:${val[0]}`) }, { file: 'wal', offset: 0 }));
+    expect(seen).toEqual(['height@1:1', 'acct/a@100:1', 'acct/b@100:2']);
+    expect(headers.map((h) => [h.base, h.last, h.follows, h.sameVersion])).toEqual([
+      [1, 1, 0, false],
+      [100, 100, 1, true],
+    ]);
+  });
+
+  it('manifest with a discard version: same bytes, and it replays', async () => {
+    const golden = check('MANIFEST-000015', await writeManagedManifest());
+    const fs = new MemoryFileSystem();
+    fs.writeFileSync('/db/MANIFEST-000015', golden);
+    const loaded = await loadManifest(fs, '/db', 15);
+    expect(loaded.state.discardVersion).toBe(90);
+    expect(loaded.state.lastVersion).toBe(100);
+  });
+
   it('WAL: same bytes, and the committed file replays', async () => {
     const golden = check('000007.wal', await writeWal());
     const scan = scanLog(golden, '000007.wal', LogKind.Wal);
