@@ -11,8 +11,12 @@ import { compareRange } from '../codec/bytes.js';
 import { TRAILER_BYTES } from '../codec/keys.js';
 import type { TableHandle } from '../engine/version.js';
 
-/** Below this many output tables' worth of input, a compaction is not split. */
-const SPLIT_MIN_TABLES = 4;
+/**
+ * Below one output table's worth of input a compaction is not split. Measured on a 4 M-key
+ * fill with two workers: splitting from 4 tables' worth left most L5→L6 merges on one thread
+ * (1.58 cores busy); splitting from one keeps both busy (1.80) and fills 7–19 % faster.
+ */
+const SPLIT_MIN_TABLES = 1;
 
 export function splitKeys(inputs: readonly TableHandle[], parts: number, inputBytes: number, targetTableBytes: number): Uint8Array[] {
   if (parts <= 1 || inputBytes < SPLIT_MIN_TABLES * targetTableBytes) return [];

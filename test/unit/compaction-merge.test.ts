@@ -182,7 +182,7 @@ describe('subcompactions and sorted runs', () => {
     const handles = await Promise.all([1, 2].map(async (n) => ({ reader: await opened(fs, n) }) as unknown as TableHandle));
     const bytes = handles.reduce((s, h) => s + h.reader.meta.fileSize, 0);
     expect(splitKeys(handles, 1, bytes, 1024)).toEqual([]);
-    expect(splitKeys(handles, 4, bytes, bytes)).toEqual([]);
+    expect(splitKeys(handles, 4, bytes, bytes + 1)).toEqual([]);
     const cuts = splitKeys(handles, 4, bytes, 1024);
     expect(cuts.length).toBe(3);
     for (let i = 1; i < cuts.length; i++) expect(fromUtf8(cuts[i - 1]!) < fromUtf8(cuts[i]!)).toBe(true);
