@@ -14,6 +14,7 @@
 import { ErrInsufficientDiskSpace, ErrInvalidVersion, ErrIO, ErrReadOnly, ErrStoreClosed, ErrValueTooLarge, SettError } from '../api/errors.js';
 import { isFsError } from '../fs/types.js';
 import { walPath } from '../manifest/filenames.js';
+import { VERSION_MAX } from '../codec/keys.js';
 import { ARENA_BYTES_MAX, Memtable } from '../memtable/index.js';
 import { type BatchRep, type BatchVisitor, visitBatchRep } from '../wal/batch.js';
 import { LogWriter } from '../wal/writer.js';
@@ -259,6 +260,9 @@ export class CommitQueue {
       let err: Error | undefined;
       if (p.at !== undefined && p.at <= last) {
         err = new ErrInvalidVersion(`commit version ${p.at} is not above the last version written (${last}); managed versions must increase`);
+      } else if (p.rep.lastVersion(p.at ?? last + 1) >= VERSION_MAX) {
+        // VERSION_MAX itself is the seek sentinel (codec/keys.ts); no entry may carry it.
+        err = new ErrInvalidVersion(`versions exhausted: this write would need version ${p.rep.lastVersion(p.at ?? last + 1)}, and the largest is ${VERSION_MAX - 1}`);
       }
       try {
         err ??= p.validate?.();

@@ -151,7 +151,7 @@ export class Engine {
   /** A new memtable (shared memory when a worker will flush it), on recycled memory if any fits. */
   newMemtable(size: number): Memtable {
     const shared = this.runner.sharedMemtables;
-    const i = this.arenaPool.findIndex((m) => m.byteLength === (size & ~3) && (m instanceof ArrayBuffer) === !shared);
+    const i = this.arenaPool.findIndex((m) => m.byteLength === (size & ~3));
     const reuse = i < 0 ? undefined : this.arenaPool.splice(i, 1)[0];
     return new Memtable(size, { shared, ...(reuse === undefined ? {} : { reuse }) });
   }
@@ -163,8 +163,13 @@ export class Engine {
   }
 
   private recycle(mem: Memtable): void {
-    // Two spare arenas cover a rotation while another memtable waits for its readers.
-    if (mem.capacityBytes === (this.config.memtableSize & ~3) && this.arenaPool.length < 2) this.arenaPool.push(mem.arenaMemory);
+    // Only memory newMemtable can use: the configured size, and shared exactly when new
+    // memtables are (a memtable replayed from the WAL is never shared). Two spare arenas cover
+    // a rotation while another memtable waits for its readers.
+    const memory = mem.arenaMemory;
+    const shared = typeof SharedArrayBuffer === 'function' && memory instanceof SharedArrayBuffer;
+    if (shared !== this.runner.sharedMemtables || mem.capacityBytes !== (this.config.memtableSize & ~3)) return;
+    if (this.arenaPool.length < 2) this.arenaPool.push(memory);
   }
 
   allocateFileNumber(): number {

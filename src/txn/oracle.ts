@@ -88,10 +88,12 @@ export class Oracle {
    * Highest version of a record released: a transaction reading below it (a managed
    * readVersion) cannot be fully checked, so if it read anything it conflicts.
    */
-  private releasedThrough = 0;
+  private releasedThrough: number;
 
   constructor(engine: Engine) {
     this.engine = engine;
+    // Writes before this open were never recorded: as if released, up to the last version.
+    this.releasedThrough = engine.lastVersion;
     engine.commits.onAccept = (rep, first, last) => this.record(rep, first, last);
     engine.commits.onAbort = (first) => this.forget(first);
   }

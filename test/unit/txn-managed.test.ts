@@ -283,3 +283,37 @@ describe('allVersions and sinceVersion iterator options', () => {
     throwsWith(() => it.nextSync(), 'ErrIteratorClosed');
   });
 });
+
+describe('managed versions: review findings', () => {
+  it('after a reopen, a transaction reading at an old version conflicts if what it read may have changed since', async () => {
+    const fs = new MemoryFileSystem();
+    const { db } = await openMem(fs, { managedVersions: true });
+    await db.update((t) => t.put('k', 'old'), { version: 10 });
+    await db.update((t) => t.put('k', 'new'), { version: 20 });
+    await db.close();
+    const { db: again } = await openMem(fs, { managedVersions: true });
+    const t = again.transaction({ readVersion: 10 });
+    expect(s(t.getSync('k')!)).toBe('old');
+    t.put('derived', 'from-old');
+    await rejectsWith(t.commit({ version: 21 }), 'ErrConflict');
+    const blind = again.transaction({ readVersion: 10 });
+    blind.put('other', 'x');
+    await blind.commit({ version: 21 });
+    await again.close();
+  });
+
+  it('a write that would pass the largest version is ErrInvalidVersion, and the store stays usable and reopens', async () => {
+    const fs = new MemoryFileSystem();
+    const { db } = await openMem(fs, { managedVersions: true });
+    const top = Number.MAX_SAFE_INTEGER - 1;
+    await db.update((t) => t.put('a', '1'), { version: top });
+    await rejectsWith(db.put('b', '2'), 'ErrInvalidVersion', /versions exhausted/);
+    expect(s(db.getSync('a')!)).toBe('1');
+    expect(db.getSync('b')).toBeUndefined();
+    await db.close();
+    const { db: again } = await openMem(fs, { managedVersions: true });
+    expect(again.lastVersion).toBe(top);
+    expect(s(again.getSync('a')!)).toBe('1');
+    await again.close();
+  });
+});
