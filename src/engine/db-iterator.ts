@@ -47,86 +47,114 @@ export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-export class DBIter {
-  private readonly inner: InternalIterator;
-  private readonly readVersion: number;
-  private readonly bounds: Bounds;
-  private readonly reverse: boolean;
-  private readonly keysOnly: boolean;
-  private readonly now: number;
-  /** Only keys whose visible version is above this (0: all). */
-  private readonly since: number;
-  private remaining: number;
-  private started = false;
+/**
+ * What the user-level iterators share: a range over the merged internal iterator, positioning
+ * at either end, bound checks, and a lifecycle in which the store's close() aborts them.
+ */
+export abstract class RangeIter {
+  protected readonly inner: InternalIterator;
+  protected readonly bounds: Bounds;
+  protected readonly reverse: boolean;
+  protected remaining: number;
+  protected started = false;
   private done = false;
   /** Closed by the store's close(): further steps fail instead of reporting the end. */
   private aborted = false;
   private readonly onClose: () => void;
-  /** Current entry (copies owned by the caller once returned). */
-  key: Uint8Array = new Uint8Array(0);
-  value: Uint8Array | undefined = undefined;
 
-  constructor(inner: InternalIterator, readVersion: number, bounds: Bounds, reverse: boolean, limit: number, keysOnly: boolean, onClose: () => void, since = 0) {
+  protected constructor(inner: InternalIterator, bounds: Bounds, reverse: boolean, limit: number, onClose: () => void) {
     this.inner = inner;
-    this.since = since;
-    this.readVersion = readVersion;
     this.bounds = bounds;
     this.reverse = reverse;
-    this.keysOnly = keysOnly;
     this.remaining = limit < 0 ? Infinity : limit;
-    this.now = nowSeconds();
     this.onClose = onClose;
   }
 
-  /** Moves to the next visible entry; false once exhausted (then closes itself). */
-  step(): boolean {
-    if (this.done) {
-      if (this.aborted) throw new ErrIteratorClosed('iterator was closed because its store was closed');
-      return false;
-    }
-    if (this.remaining <= 0) return this.finish();
-    let found: boolean;
-    if (!this.started) {
-      this.started = true;
-      found = this.reverse ? (this.positionLast(), this.findPrev()) : (this.positionFirst(), this.findNext(undefined));
-    } else {
-      found = this.reverse ? this.findPrev() : this.findNext(this.key);
-    }
-    if (!found) return this.finish();
-    this.remaining--;
+  /** True once ended (throws ErrIteratorClosed if the store's close() ended it). */
+  protected ended(): boolean {
+    if (!this.done) return false;
+    if (this.aborted) throw new ErrIteratorClosed('iterator was closed because its store was closed');
     return true;
   }
 
-  private finish(): false {
+  protected finish(): false {
     this.close();
     return false;
   }
 
-  private positionFirst(): void {
-    const { lower, lowerInclusive } = this.bounds;
-    if (lower === undefined) this.inner.seekToFirst();
+  /** Positions the inner iterator at the first entry in range, in the walking direction. */
+  protected position(): void {
+    const { lower, lowerInclusive, upper, upperInclusive } = this.bounds;
     // (k, VERSION_MAX) sorts before every stored version of k; (k, 0) after all of them.
-    else this.inner.seek(makeInternalKey(lower, lowerInclusive ? VERSION_MAX : 0));
-  }
-
-  private positionLast(): void {
-    const { upper, upperInclusive } = this.bounds;
-    if (upper === undefined) this.inner.seekToLast();
+    if (!this.reverse) {
+      if (lower === undefined) this.inner.seekToFirst();
+      else this.inner.seek(makeInternalKey(lower, lowerInclusive ? VERSION_MAX : 0));
+    } else if (upper === undefined) this.inner.seekToLast();
     else this.inner.seekForPrev(makeInternalKey(upper, upperInclusive ? 0 : VERSION_MAX));
   }
 
-  private beyondUpper(ik: Uint8Array, ulen: number): boolean {
+  protected beyondUpper(ik: Uint8Array, ulen: number): boolean {
     const u = this.bounds.upper;
     if (u === undefined) return false;
     const c = compareRange(ik, 0, ulen, u, 0, u.length);
     return this.bounds.upperInclusive ? c > 0 : c >= 0;
   }
 
-  private belowLower(ik: Uint8Array, ulen: number): boolean {
+  protected belowLower(ik: Uint8Array, ulen: number): boolean {
     const l = this.bounds.lower;
     if (l === undefined) return false;
     const c = compareRange(ik, 0, ulen, l, 0, l.length);
     return this.bounds.lowerInclusive ? c < 0 : c <= 0;
+  }
+
+  /** Closes the iterator on behalf of the store; a later step throws ErrIteratorClosed. */
+  abort(): void {
+    if (this.done) return;
+    this.aborted = true;
+    this.close();
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.inner.close();
+    this.onClose();
+  }
+}
+
+export class DBIter extends RangeIter {
+  private readonly readVersion: number;
+  private readonly keysOnly: boolean;
+  private readonly now: number;
+  /** Only keys whose visible version is above this (0: all). */
+  private readonly since: number;
+  /** Current entry (copies owned by the caller once returned). */
+  key: Uint8Array = new Uint8Array(0);
+  value: Uint8Array | undefined = undefined;
+
+  constructor(inner: InternalIterator, readVersion: number, bounds: Bounds, reverse: boolean, limit: number, keysOnly: boolean, onClose: () => void, since = 0) {
+    super(inner, bounds, reverse, limit, onClose);
+    this.since = since;
+    this.readVersion = readVersion;
+    this.keysOnly = keysOnly;
+    this.now = nowSeconds();
+  }
+
+  /** Moves to the next visible entry; false once exhausted (then closes itself). */
+  step(): boolean {
+    if (this.ended()) return false;
+    if (this.remaining <= 0) return this.finish();
+    let found: boolean;
+    if (!this.started) {
+      this.started = true;
+      this.position();
+      found = this.reverse ? this.findPrev() : this.findNext(undefined);
+    } else {
+      found = this.reverse ? this.findPrev() : this.findNext(this.key);
+    }
+    if (!found) return this.finish();
+    this.remaining--;
+    return true;
   }
 
   private findNext(skip: Uint8Array | undefined): boolean {
@@ -191,17 +219,4 @@ export class DBIter {
     }
   }
 
-  /** Closes the iterator on behalf of the store; a later step throws ErrIteratorClosed. */
-  abort(): void {
-    if (this.done) return;
-    this.aborted = true;
-    this.close();
-  }
-
-  close(): void {
-    if (this.done) return;
-    this.done = true;
-    this.inner.close();
-    this.onClose();
-  }
 }

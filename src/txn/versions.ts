@@ -10,15 +10,14 @@
  * Streaming, like the DB iterator: it pins the tables it reads until closed (breaking out of a
  * loop closes it; closing the store closes it).
  */
-import { ErrCorruption, ErrIteratorClosed } from '../api/errors.js';
+import { ErrCorruption } from '../api/errors.js';
 import { boundsOf, Cursor, limitOf } from '../api/iterator.js';
 import type { RangeOptions } from '../api/kvstore.js';
 import { copyOut } from '../codec/alloc.js';
-import { compareRange } from '../codec/bytes.js';
 import type { InternalIterator } from '../codec/iterator.js';
-import { makeInternalKey, readTrailer, TRAILER_BYTES, VERSION_MAX } from '../codec/keys.js';
+import { readTrailer, TRAILER_BYTES } from '../codec/keys.js';
 import { type DecodedValue, decodeValueHeader, EntryKind, MetaFlag } from '../codec/value.js';
-import { type Bounds, nowSeconds } from '../engine/db-iterator.js';
+import { type Bounds, nowSeconds, RangeIter } from '../engine/db-iterator.js';
 import type { Engine } from '../engine/engine.js';
 
 export interface VersionsOptions extends Omit<RangeOptions, 'keysOnly'> {
@@ -48,18 +47,9 @@ export function sinceOf(o: { sinceVersion?: number }): number {
 }
 
 /** Steps over every internal entry in bounds with since < version <= readVersion. */
-class VersionIter {
-  private readonly inner: InternalIterator;
-  private readonly bounds: Bounds;
-  private readonly reverse: boolean;
+class VersionIter extends RangeIter {
   private readonly readVersion: number;
   private readonly since: number;
-  private readonly onClose: () => void;
-  private remaining: number;
-  private started = false;
-  private done = false;
-  /** Closed by the store's close(): further steps fail instead of reporting the end. */
-  private aborted = false;
   readonly now = nowSeconds();
   /** Current entry (views into the inner iterator, valid until the next step). */
   key: Uint8Array = new Uint8Array(0);
@@ -68,20 +58,13 @@ class VersionIter {
   version = 0;
 
   constructor(inner: InternalIterator, bounds: Bounds, reverse: boolean, readVersion: number, since: number, limit: number, onClose: () => void) {
-    this.inner = inner;
-    this.bounds = bounds;
-    this.reverse = reverse;
+    super(inner, bounds, reverse, limit, onClose);
     this.readVersion = readVersion;
     this.since = since;
-    this.remaining = limit < 0 ? Infinity : limit;
-    this.onClose = onClose;
   }
 
   step(): boolean {
-    if (this.done) {
-      if (this.aborted) throw new ErrIteratorClosed('iterator was closed because its store was closed');
-      return false;
-    }
+    if (this.ended()) return false;
     if (this.remaining <= 0) return this.finish();
     const it = this.inner;
     if (!this.started) {
@@ -92,9 +75,9 @@ class VersionIter {
     for (; it.valid(); this.reverse ? it.prev() : it.next()) {
       const ik = it.key();
       const ulen = ik.length - TRAILER_BYTES;
-      const side = this.outside(ik, ulen);
-      if (side > 0) break;
-      if (side < 0) continue;
+      // Past the far bound ends the walk; entries before the near bound are skipped.
+      if (this.reverse ? this.belowLower(ik, ulen) : this.beyondUpper(ik, ulen)) break;
+      if (this.reverse ? this.beyondUpper(ik, ulen) : this.belowLower(ik, ulen)) continue;
       const version = readTrailer(ik, ulen);
       if (version > this.readVersion || version <= this.since) continue;
       this.key = ik;
@@ -105,43 +88,6 @@ class VersionIter {
       return true;
     }
     return this.finish();
-  }
-
-  private position(): void {
-    const { lower, lowerInclusive, upper, upperInclusive } = this.bounds;
-    // (k, VERSION_MAX) sorts before every stored version of k; (k, 0) after all of them.
-    if (!this.reverse) {
-      if (lower === undefined) this.inner.seekToFirst();
-      else this.inner.seek(makeInternalKey(lower, lowerInclusive ? VERSION_MAX : 0));
-    } else if (upper === undefined) this.inner.seekToLast();
-    else this.inner.seekForPrev(makeInternalKey(upper, upperInclusive ? 0 : VERSION_MAX));
-  }
-
-  /** 1: past the end in the walking direction (stop); -1: before the start (skip); 0: inside. */
-  private outside(ik: Uint8Array, ulen: number): number {
-    const { lower, lowerInclusive, upper, upperInclusive } = this.bounds;
-    const beyondUpper = upper !== undefined && (upperInclusive ? compareRange(ik, 0, ulen, upper, 0, upper.length) > 0 : compareRange(ik, 0, ulen, upper, 0, upper.length) >= 0);
-    const belowLower = lower !== undefined && (lowerInclusive ? compareRange(ik, 0, ulen, lower, 0, lower.length) < 0 : compareRange(ik, 0, ulen, lower, 0, lower.length) <= 0);
-    if (this.reverse) return belowLower ? 1 : beyondUpper ? -1 : 0;
-    return beyondUpper ? 1 : belowLower ? -1 : 0;
-  }
-
-  private finish(): false {
-    this.close();
-    return false;
-  }
-
-  abort(): void {
-    if (this.done) return;
-    this.aborted = true;
-    this.close();
-  }
-
-  close(): void {
-    if (this.done) return;
-    this.done = true;
-    this.inner.close();
-    this.onClose();
   }
 }
 
