@@ -1,6 +1,6 @@
 /**
  * `--scale`: how cost grows with size. One database is filled with random keys in batches up to
- * the largest checkpoint; at each checkpoint (1 M, 5 M, 10 M keys by default) the runner
+ * the largest checkpoint; at each checkpoint (1 M, 5 M, 9 M, 10 M keys by default) the runner
  * records the fill throughput of the last segment, random-read throughput over everything
  * loaded so far, RSS (which should stay flat: memory must not grow with the data) and the
  * cumulative write and space amplification.

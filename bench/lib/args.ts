@@ -27,7 +27,7 @@ export const USAGE = `npm run bench -- [options]
 
   (no option)          quick run: 200,000 keys, every engine and workload, median of 3 runs
   --full               1,000,000 keys
-  --scale              sett and LevelDB, one database grown to 10,000,000 keys, measured at 1 M, 5 M, 10 M
+  --scale              sett and LevelDB, one database grown to 10,000,000 keys, measured at 1 M, 5 M, 9 M, 10 M
   --keys N             number of keys (e.g. 20000 or 20k, 1M)
   --engines LIST       comma-separated: ${ENGINE_IDS.join(', ')}
   --workloads LIST     comma-separated names or groups (fillseq, fillrandom, fillsync, fillbig, read, txn):
@@ -123,7 +123,9 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
 
   const runs = values.runs === undefined ? (mode === 'scale' ? 1 : 3) : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
-  const checkpoints = mode === 'scale' ? [...new Set([Math.round(keys / 10), Math.round(keys / 2), keys])] : [];
+  // 1/10, 1/2, 9/10 and all of the keys: the last segment is the last tenth, so its fill rate
+  // compares directly with the first tenth's (issue #5: the last million against the first).
+  const checkpoints = mode === 'scale' ? [...new Set([Math.round(keys / 10), Math.round(keys / 2), Math.round((keys * 9) / 10), keys])] : [];
   const narrowed = values.engines !== undefined || values.workloads !== undefined || values.keys !== undefined;
   return {
     mode,
