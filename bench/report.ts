@@ -264,28 +264,14 @@ export function markdownReport(res: BenchResults): string {
     out.push(scaleTable(res));
     return out.join('\n') + '\n';
   }
-  out.push('## Throughput (operations per second; sett ÷ peer above 1 means sett is faster)');
-  out.push('');
-  out.push(throughputTable(res));
-  out.push('');
-  out.push('## Latency');
-  out.push('');
-  out.push(latencyTable(res));
-  out.push('');
-  out.push('## Memory, disk, amplification');
-  out.push('');
-  out.push(resourceTable(res));
-  out.push('');
-  if (res.workloads.includes(FLATTEN)) {
-    out.push(`## Space amplification (${FLATTEN}; sett ÷ peer below 1 means sett uses less)`);
-    out.push('');
-    out.push(spaceTable(res));
-    out.push('');
-  }
-  out.push('## What was measured');
-  out.push('');
-  out.push(apiTable(res));
-  out.push('');
+  const section = (title: string, body: string): void => {
+    out.push(`## ${title}`, '', body, '');
+  };
+  section('Throughput (operations per second; sett ÷ peer above 1 means sett is faster)', throughputTable(res));
+  section('Latency', latencyTable(res));
+  section('Memory, disk, amplification', resourceTable(res));
+  if (res.workloads.includes(FLATTEN)) section(`Space amplification (${FLATTEN}; sett ÷ peer below 1 means sett uses less)`, spaceTable(res));
+  section('What was measured', apiTable(res));
   out.push(res.workloads.map((w) => `- \`${w}\`: ${WHAT[w] ?? ''}`).join('\n'));
   return out.join('\n') + '\n';
 }

@@ -18,7 +18,7 @@ import { Snapshot as SnapshotImpl } from './snapshot.js';
 import { type DBStats, statsOf } from './stats.js';
 import { type VerifyReport, verifyEngine } from '../engine/verify.js';
 import { Oracle } from '../txn/oracle.js';
-import { Txn, type TxnCommitOptions, type TxnOptions } from '../txn/txn.js';
+import { Txn, type TxnOptions } from '../txn/txn.js';
 import { setDiscardVersion, versionArg } from '../txn/managed.js';
 import { Sequence } from '../txn/sequence.js';
 import { sinceOf, type VersionEntry, VersionIterator, type VersionsOptions } from '../txn/versions.js';
@@ -238,14 +238,11 @@ export class DB implements KVStore {
   async update<T>(fn: (txn: Txn) => T | Promise<T>, options: UpdateOptions = {}): Promise<T> {
     const retries = options.retries ?? 0;
     if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`update: retries must be a non-negative integer, got ${retries}`);
-    const write: TxnCommitOptions = {};
-    if (options.sync !== undefined) write.sync = options.sync;
-    if (options.version !== undefined) write.version = options.version;
     for (let attempt = 0; ; attempt++) {
       const txn = this.transaction();
       try {
         const result = await fn(txn);
-        await txn.commit(write);
+        await txn.commit(options);
         return result;
       } catch (e) {
         txn.rollback();

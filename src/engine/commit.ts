@@ -258,11 +258,13 @@ export class CommitQueue {
     const out: Pending[] = [];
     for (const p of group) {
       let err: Error | undefined;
-      if (p.at !== undefined && p.at <= last) {
-        err = new ErrInvalidVersion(`commit version ${p.at} is not above the last version written (${last}); managed versions must increase`);
-      } else if (p.rep.lastVersion(p.at ?? last + 1) >= VERSION_MAX) {
+      const base = p.at ?? last + 1;
+      const end = p.rep.lastVersion(base);
+      if (base <= last) {
+        err = new ErrInvalidVersion(`commit version ${base} is not above the last version written (${last}); managed versions must increase`);
+      } else if (end >= VERSION_MAX) {
         // VERSION_MAX itself is the seek sentinel (codec/keys.ts); no entry may carry it.
-        err = new ErrInvalidVersion(`versions exhausted: this write would need version ${p.rep.lastVersion(p.at ?? last + 1)}, and the largest is ${VERSION_MAX - 1}`);
+        err = new ErrInvalidVersion(`versions exhausted: this write would need version ${end}, and the largest is ${VERSION_MAX - 1}`);
       }
       try {
         err ??= p.validate?.();
@@ -273,9 +275,9 @@ export class CommitQueue {
         p.reject(err);
         continue;
       }
-      p.base = p.at ?? last + 1;
-      last = p.rep.lastVersion(p.base);
-      observe?.(p.rep, p.base, last);
+      p.base = base;
+      last = end;
+      observe?.(p.rep, base, end);
       out.push(p);
     }
     return out;

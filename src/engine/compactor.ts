@@ -213,8 +213,8 @@ export class Compactor {
     // separate workers at once; their outputs, in shard order, are the compaction's outputs.
     const bounds = splitKeys(this.handlesOf(inputs), e.runner.parallelism ?? 1, inputBytes, plan.targetTableBytes);
     const jobs: CompactionJob[] = [];
+    const share = inputBytes / (bounds.length + 1);
     for (let i = 0; i <= bounds.length; i++) {
-      const share = inputBytes / (bounds.length + 1);
       const outputNumbers = Array.from({ length: Math.ceil(share / plan.targetTableBytes) * 2 + 4 }, () => e.allocateFileNumber());
       const job: CompactionJob = { ...base, outputNumbers };
       if (i > 0) job.start = bounds[i - 1]!;

@@ -94,7 +94,7 @@ export class Oracle {
     this.engine = engine;
     // Writes before this open were never recorded: as if released, up to the last version.
     this.releasedThrough = engine.lastVersion;
-    engine.commits.onAccept = (rep, first, last) => this.record(rep, first, last);
+    engine.commits.onAccept = (rep, _first, last) => this.record(rep, last);
     engine.commits.onAbort = (first) => this.forget(first);
   }
 
@@ -117,14 +117,11 @@ export class Oracle {
     this.release();
   }
 
-  private record(rep: BatchRep, first: number, version: number): void {
+  private record(rep: BatchRep, version: number): void {
     this.release();
     // Kept even when no transaction is open: one may begin while this group waits for its
-    // fsync, reading below it. release() drops it once published and unneeded.
-    // Versions at or above `first` were handed out before to a group whose append or sync
-    // failed (the queue reuses them): those writes never committed, so forget them.
-    const r = this.records;
-    while (r.length > 0 && r[r.length - 1]!.version >= first) r.pop();
+    // fsync, reading below it. release() drops it once published and unneeded. (A group whose
+    // append or sync fails is forgotten by onAbort before its versions are handed out again.)
     this.records.push(new WriteRecord(rep, version));
   }
 

@@ -76,13 +76,12 @@ export class Txn {
     this.engine = engine;
     this.oracle = oracle;
     this.readOnly = options.readOnly === true;
+    let at: number | undefined;
     if (options.readVersion !== undefined) {
-      const v = versionArg(options.readVersion, 'transaction: readVersion');
-      checkReadVersion(engine, v);
-      this.readVersion = engine.acquireSnapshot(v);
-    } else {
-      this.readVersion = engine.acquireSnapshot();
+      at = versionArg(options.readVersion, 'transaction: readVersion');
+      checkReadVersion(engine, at);
     }
+    this.readVersion = engine.acquireSnapshot(at);
     if (!this.readOnly) oracle.begin(this.readVersion);
     this.txnBytesMax = Math.floor(engine.config.memtableSize * TXN_MEMTABLE_SHARE);
   }
