@@ -358,10 +358,9 @@ export class SkipList {
    */
   search(kbuf: Uint8Array, ks: number, kl: number, tbuf: Uint8Array, tp: number, splice: Int32Array | null): number {
     const i32 = this.i32;
-    const side = this.sharedOrder(kbuf, ks, kl);
+    // An insert (splice given) has just widened `skip` to its key; a lookup checks first.
+    const side = splice === null ? this.sharedOrder(kbuf, ks, kl) : 0;
     if (side !== 0) {
-      // Inserts widen `skip` first, so only lookups get here.
-      if (splice !== null) invariantFailed('insert search without the shared key bytes');
       const first = side < 0 ? i32[HEAD + LEVELS]! : NONE;
       this.lastCmp = first === NONE ? 1 : CMP_USER_GREATER;
       return first;
