@@ -1,9 +1,10 @@
 /**
- * Block compression. `none` and `snappy` (snappyjs, pure JavaScript). The numeric ids are
- * persisted in table blocks: never renumber them.
+ * Block compression. `none` and `snappy` (own encoder and decoder, pure JavaScript; snappyjs
+ * stays as the reference the tests check both against). The numeric ids are persisted in table
+ * blocks: never renumber them.
  */
-import { compress } from 'snappyjs';
 import { snappyDecode } from './snappy-decode.js';
+import { snappyEncode } from './snappy-encode.js';
 
 export const Compression = {
   None: 0,
@@ -17,8 +18,9 @@ export function compressionFromName(name: CompressionName): Compression {
   return name === 'snappy' ? Compression.Snappy : Compression.None;
 }
 
+/** A view into a reused buffer, valid until the next call: copy or write it at once. */
 export function snappyCompress(data: Uint8Array): Uint8Array {
-  return compress(data);
+  return snappyEncode(data);
 }
 
 /** Throws on malformed input; callers wrap the error as corruption with file and offset. */
