@@ -1,9 +1,9 @@
 /**
  * Snappy decompression, written for the read hot path (a block-cache miss decompresses one
- * block). snappyjs copies byte by byte; this decoder copies literals with `set` and
- * non-overlapping back-references with `copyWithin`, and checks every length and offset, so a
- * damaged stream throws instead of reading or writing out of bounds. Compression stays with
- * snappyjs (writes happen in the background).
+ * block) and for compaction, which decompresses every block it reads. Literals and
+ * back-references are copied a 32-bit word at a time (long literals with `set`), and every
+ * length and offset is checked, so a damaged stream throws instead of reading or writing out of
+ * bounds. The encoder is snappy-encode.ts.
  *
  * Format (github.com/google/snappy format_description.txt): varint uncompressed length, then
  * elements; the low 2 bits of a tag byte give the kind:
@@ -35,6 +35,10 @@ export function snappyDecode(src: Uint8Array, maxLength = Infinity): Uint8Array 
   }
   if (length > maxLength) throw new SnappyError(`uncompressed length ${length} exceeds ${maxLength}`);
   const out = new Uint8Array(length);
+  // Word copies through DataViews: V8 inlines them, and snappy's elements are short (copies at
+  // most 64 bytes), where set/copyWithin cost more in call overhead than they save.
+  const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const ov = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let op = 0;
   while (pos < end) {
     const tag = src[pos++]!;
@@ -51,8 +55,10 @@ export function snappyDecode(src: Uint8Array, maxLength = Infinity): Uint8Array 
       }
       len += 1;
       if (pos + len > end || op + len > length) throw new SnappyError('literal runs past the end');
-      if (len < 16) {
-        for (let i = 0; i < len; i++) out[op + i] = src[pos + i]!;
+      if (len <= 64) {
+        let i = 0;
+        for (; i + 4 <= len; i += 4) ov.setInt32(op + i, sv.getInt32(pos + i, true), true);
+        for (; i < len; i++) out[op + i] = src[pos + i]!;
       } else {
         out.set(src.subarray(pos, pos + len), op);
       }
@@ -80,11 +86,15 @@ export function snappyDecode(src: Uint8Array, maxLength = Infinity): Uint8Array 
     if (offset === 0 || offset > op) throw new SnappyError('copy offset out of range');
     if (op + len > length) throw new SnappyError('copy runs past the end');
     const from = op - offset;
-    if (offset >= len && len >= 16) {
+    if (offset >= len && len > 64) {
       out.copyWithin(op, from, from + len);
     } else {
-      // Overlapping (a run) or short: byte by byte repeats the pattern as snappy requires.
-      for (let i = 0; i < len; i++) out[op + i] = out[from + i]!;
+      // Forward copying repeats the pattern of an overlapping copy (a run) as snappy requires;
+      // whole words do too while the offset is at least 4 (each word read lies before the
+      // write position).
+      let i = 0;
+      if (offset >= 4) for (; i + 4 <= len; i += 4) ov.setInt32(op + i, ov.getInt32(from + i, true), true);
+      for (; i < len; i++) out[op + i] = out[from + i]!;
     }
     op += len;
   }

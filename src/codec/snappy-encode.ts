@@ -21,6 +21,7 @@ const INPUT_MARGIN = 15;
 const table = new Uint16Array(1 << MAX_TABLE_BITS);
 const SCRATCH_BYTES = 64 * 1024;
 let scratch = new Uint8Array(0);
+let scratchView = new DataView(scratch.buffer);
 
 /** Upper bound of the compressed size of `n` bytes (the reference's MaxCompressedLength). */
 export function snappyMaxLength(n: number): number {
@@ -28,7 +29,7 @@ export function snappyMaxLength(n: number): number {
 }
 
 
-function emitLiteral(src: Uint8Array, from: number, len: number, out: Uint8Array, op: number): number {
+function emitLiteral(src: Uint8Array, v: DataView, from: number, len: number, out: Uint8Array, ov: DataView, op: number): number {
   const n = len - 1;
   if (n < 60) {
     out[op++] = n << 2;
@@ -41,8 +42,10 @@ function emitLiteral(src: Uint8Array, from: number, len: number, out: Uint8Array
     out[op++] = n & 0xff;
     out[op++] = n >>> 8;
   }
-  if (len <= 16) {
-    for (let i = 0; i < len; i++) out[op + i] = src[from + i]!;
+  if (len <= 64) {
+    let i = 0;
+    for (; i + 4 <= len; i += 4) ov.setInt32(op + i, v.getInt32(from + i, true), true);
+    for (; i < len; i++) out[op + i] = src[from + i]!;
   } else {
     out.set(src.subarray(from, from + len), op);
   }
@@ -75,7 +78,7 @@ function emitCopy(out: Uint8Array, op: number, offset: number, len: number): num
   return emitCopyUpTo64(out, op, offset, len);
 }
 
-function compressFragment(src: Uint8Array, v: DataView, start: number, end: number, out: Uint8Array, op: number): number {
+function compressFragment(src: Uint8Array, v: DataView, start: number, end: number, out: Uint8Array, ov: DataView, op: number): number {
   const size = end - start;
   let nextEmit = start;
   if (size >= INPUT_MARGIN) {
@@ -103,7 +106,7 @@ function compressFragment(src: Uint8Array, v: DataView, start: number, end: numb
         table[hash] = ip - start;
         if (word === v.getInt32(candidate, true)) break;
       }
-      op = emitLiteral(src, nextEmit, ip - nextEmit, out, op);
+      op = emitLiteral(src, v, nextEmit, ip - nextEmit, out, ov, op);
       // Emit copies for as long as the byte after one starts another match.
       for (;;) {
         const base = ip;
@@ -123,7 +126,7 @@ function compressFragment(src: Uint8Array, v: DataView, start: number, end: numb
       ip++;
     }
   }
-  if (nextEmit < end) op = emitLiteral(src, nextEmit, end - nextEmit, out, op);
+  if (nextEmit < end) op = emitLiteral(src, v, nextEmit, end - nextEmit, out, ov, op);
   return op;
 }
 
@@ -138,11 +141,15 @@ export function snappyEncode(src: Uint8Array): Uint8Array {
     // Blocks are a few KiB; a block holding one huge value gets a buffer of its own, so a
     // thread does not keep megabytes of scratch for good.
     out = new Uint8Array(Math.max(need, SCRATCH_BYTES));
-    if (need <= SCRATCH_BYTES) scratch = out;
+    if (need <= SCRATCH_BYTES) {
+      scratch = out;
+      scratchView = new DataView(out.buffer);
+    }
   }
   // Whole-word loads through a DataView are what make this fast (V8 inlines them; four
   // byte loads and shifts cost twice as much).
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const outView = out === scratch ? scratchView : new DataView(out.buffer, out.byteOffset, out.byteLength);
   let op = 0;
   let n = src.length;
   while (n >= 0x80) {
@@ -150,6 +157,6 @@ export function snappyEncode(src: Uint8Array): Uint8Array {
     n = Math.floor(n / 128);
   }
   out[op++] = n;
-  for (let p = 0; p < src.length; p += FRAGMENT) op = compressFragment(src, view, p, Math.min(p + FRAGMENT, src.length), out, op);
+  for (let p = 0; p < src.length; p += FRAGMENT) op = compressFragment(src, view, p, Math.min(p + FRAGMENT, src.length), out, outView, op);
   return out.subarray(0, op);
 }

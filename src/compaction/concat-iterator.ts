@@ -2,7 +2,8 @@
  * A forward iterator over a sorted run: tables of one level (L1 and deeper), in key order and
  * disjoint, read one after another. A compaction merges one such child per run instead of one
  * per table, so its merging heap stays small (L0 tables plus one run) however many tables the
- * lower level contributes. Tables are opened by the caller; this only walks them.
+ * lower level contributes. Tables are opened by the caller; this only walks them, each with a
+ * readahead scan (one read per window of blocks).
  */
 import type { InternalIterator } from '../codec/iterator.js';
 import { compareInternal } from '../codec/keys.js';
@@ -21,7 +22,7 @@ export class ConcatIterator implements InternalIterator {
   private open(i: number): void {
     this.current?.close();
     this.index = i;
-    this.current = i < this.tables.length ? this.tables[i]!.iterator() : undefined;
+    this.current = i < this.tables.length ? this.tables[i]!.scan() : undefined;
   }
 
   /** Moves past exhausted tables to the first entry of the next non-empty one. */

@@ -88,7 +88,9 @@ export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: B
   let builder: TableBuilder | undefined;
   let file: Awaited<ReturnType<FileSystem['open']>> | undefined;
   let fileNumber = 0;
-  let lastUser: Uint8Array = new Uint8Array(0);
+  // The current user key, copied into a reused buffer (no allocation per key).
+  let lastUser = new Uint8Array(64);
+  let lastUserLen = 0;
   let haveLast = false;
   let next = 0;
 
@@ -113,7 +115,7 @@ export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: B
         tables.push(r);
         bytesRead += r.meta.fileSize;
       }
-      children.push(tables.length === 1 ? tables[0]!.iterator() : new ConcatIterator(tables));
+      children.push(tables.length === 1 ? tables[0]!.scan() : new ConcatIterator(tables));
     }
     const it = new MergingIterator(children);
     const slicer = new Slicer(fs.simulated === true);
@@ -131,11 +133,13 @@ export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: B
       if (end !== undefined && compareRange(ik, 0, ulen, end, 0, end.length) >= 0) break;
       entriesIn++;
       if (slicer.due()) await slicer.yield();
-      const sameUser = haveLast && compareRange(ik, 0, ulen, lastUser, 0, lastUser.length) === 0;
+      const sameUser = haveLast && compareRange(ik, 0, ulen, lastUser, 0, lastUserLen) === 0;
       if (!sameUser) {
         // Track the user key even when its entries are dropped: an older version below a
         // dropped tombstone must still be recognised as the same key (and dropped too).
-        lastUser = ik.slice(0, ulen);
+        if (lastUser.length < ulen) lastUser = new Uint8Array(Math.max(ulen, lastUser.length * 2));
+        for (let i = 0; i < ulen; i++) lastUser[i] = ik[i]!;
+        lastUserLen = ulen;
         haveLast = true;
         belowDiscard = 0;
         sawDead = false;

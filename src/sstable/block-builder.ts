@@ -10,7 +10,7 @@
  * first restart is offset 0. The caller adds keys in increasing order (TableBuilder checks it).
  */
 import { putU32 } from '../codec/bytes.js';
-import { putVarint, varintLength } from '../codec/varint.js';
+import { putVarint } from '../codec/varint.js';
 
 export class BlockBuilder {
   private buf: Uint8Array;
@@ -50,12 +50,21 @@ export class BlockBuilder {
     return this.lastKey.subarray(0, this.lastKeyLen);
   }
 
-  add(key: Uint8Array, value: Uint8Array): void {
+  /**
+   * Adds an entry. `common`, if given, is how many leading bytes the key shares with the
+   * previous key added (the caller already compared them); otherwise they are counted here.
+   */
+  add(key: Uint8Array, value: Uint8Array, common = -1): void {
+    const klen = key.length;
+    const vlen = value.length;
     let shared = 0;
     if (this.counter < this.restartInterval && this.count > 0) {
-      const last = this.lastKey;
-      const n = Math.min(this.lastKeyLen, key.length);
-      while (shared < n && last[shared] === key[shared]) shared++;
+      if (common >= 0) shared = common;
+      else {
+        const last = this.lastKey;
+        const n = Math.min(this.lastKeyLen, klen);
+        while (shared < n && last[shared] === key[shared]) shared++;
+      }
     } else {
       if (this.numRestarts === this.restarts.length) {
         const grown = new Uint32Array(this.restarts.length * 2);
@@ -65,25 +74,42 @@ export class BlockBuilder {
       this.restarts[this.numRestarts++] = this.pos;
       this.counter = 0;
     }
-    const unshared = key.length - shared;
-    const need = varintLength(shared) + varintLength(unshared) + varintLength(value.length) + unshared + value.length;
-    this.ensure(need);
+    const unshared = klen - shared;
+    // Three varints of at most 5 bytes each (lengths are below 2^32).
+    this.ensure(15 + unshared + vlen);
+    const buf = this.buf;
     let p = this.pos;
-    p = putVarint(this.buf, p, shared);
-    p = putVarint(this.buf, p, unshared);
-    p = putVarint(this.buf, p, value.length);
-    this.buf.set(key.subarray(shared), p);
-    p += unshared;
-    this.buf.set(value, p);
-    this.pos = p + value.length;
+    if ((shared | unshared | vlen) < 0x80) {
+      buf[p] = shared;
+      buf[p + 1] = unshared;
+      buf[p + 2] = vlen;
+      p += 3;
+    } else {
+      p = putVarint(buf, p, shared);
+      p = putVarint(buf, p, unshared);
+      p = putVarint(buf, p, vlen);
+    }
+    // Keys and most values are short: a loop beats creating a view for `set`.
+    if (unshared <= 32) for (let i = shared; i < klen; i++) buf[p++] = key[i]!;
+    else {
+      buf.set(key.subarray(shared), p);
+      p += unshared;
+    }
+    if (vlen <= 32) for (let i = 0; i < vlen; i++) buf[p++] = value[i]!;
+    else {
+      buf.set(value, p);
+      p += vlen;
+    }
+    this.pos = p;
 
-    if (this.lastKey.length < key.length) {
-      const grown = new Uint8Array(Math.max(key.length, this.lastKey.length * 2));
+    if (this.lastKey.length < klen) {
+      const grown = new Uint8Array(Math.max(klen, this.lastKey.length * 2));
       grown.set(this.lastKey.subarray(0, shared));
       this.lastKey = grown;
     }
-    this.lastKey.set(key.subarray(shared), shared);
-    this.lastKeyLen = key.length;
+    const last = this.lastKey;
+    for (let i = shared; i < klen; i++) last[i] = key[i]!;
+    this.lastKeyLen = klen;
     this.counter++;
     this.count++;
   }

@@ -46,20 +46,28 @@ export function readBlock(file: FileHandle, offset: number, size: number, type: 
   const buf = new Uint8Array(size + BlockTrailer.bytes);
   const n = readTableBytes(file, buf, offset, `${blockTypeName(type)} block`);
   if (n !== buf.length) throw corrupt(file, offset, type, `block of ${size} bytes runs past the end of the file`);
-  const stored = getU32(buf, size + BlockTrailer.checksum);
-  const actual = checksum(buf.subarray(0, size + 1));
+  return openBlock(file, buf, 0, offset, size, type);
+}
+
+/**
+ * Verifies and uncompresses the block whose stored bytes and trailer lie at buf[at, at + size +
+ * trailer) (read from file offset `offset`). Uncompressed contents are a view into `buf`.
+ */
+export function openBlock(file: FileHandle, buf: Uint8Array, at: number, offset: number, size: number, type: BlockType): Uint8Array {
+  const stored = getU32(buf, at + size + BlockTrailer.checksum);
+  const actual = checksum(buf.subarray(at, at + size + 1));
   if (stored !== actual) {
     throw corrupt(file, offset, type, `checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)})`);
   }
-  const typeByte = buf[size]!;
+  const typeByte = buf[at + size]!;
   if (typeByte >>> 4 !== type) {
     throw corrupt(file, offset, type, `found a ${blockTypeName(typeByte >>> 4)} block in its place`);
   }
   const compression = typeByte & 0x0f;
-  if (compression === Compression.None) return buf.subarray(0, size);
+  if (compression === Compression.None) return buf.subarray(at, at + size);
   if (compression === Compression.Snappy) {
     try {
-      return snappyUncompress(buf.subarray(0, size), size * SNAPPY_EXPANSION_MAX + 64);
+      return snappyUncompress(buf.subarray(at, at + size), size * SNAPPY_EXPANSION_MAX + 64);
     } catch (e) {
       throw corrupt(file, offset, type, 'snappy stream does not decompress', e);
     }

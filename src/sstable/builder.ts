@@ -9,13 +9,12 @@
  * `writeAt` calls. The builder writes from offset 0 of an empty file; it neither syncs nor
  * closes the file.
  */
-import { compareRange } from '../codec/bytes.js';
 import { Compression, snappyCompress } from '../codec/compression.js';
 import { readTrailer, TRAILER_BYTES, VERSION_MAX } from '../codec/keys.js';
 import { EntryKind, MetaFlag } from '../codec/value.js';
 import type { FileHandle } from '../fs/types.js';
 import { BlockBuilder } from './block-builder.js';
-import { compareInternalRange } from './compare.js';
+import { mismatch } from './compare.js';
 import { sealBlock } from './block-io.js';
 import { BloomBuilder } from './bloom.js';
 import { encodeFooter, type BlockHandle } from './footer.js';
@@ -122,15 +121,33 @@ export class TableBuilder {
     const len = internalKey.length;
     if (len < TRAILER_BYTES) throw new RangeError(`internal key of ${len} bytes is shorter than its trailer`);
     const userLen = len - TRAILER_BYTES;
+    // One pass over the bytes the key shares with the previous one decides the order check,
+    // whether the user key is new (bloom) and the data block's shared prefix.
+    let common = 0;
     if (this.count > 0) {
       const last = this.lastKey;
       const lastLen = this.lastKeyLen;
-      if (compareInternalRange(internalKey, 0, len, last, 0, lastLen) <= 0) {
-        throw new Error(`TableBuilder.add: keys must be strictly increasing (entry ${this.count} is out of order)`);
+      const lastUser = lastLen - TRAILER_BYTES;
+      const m = mismatch(internalKey, 0, userLen, last, 0, lastUser, 0);
+      let newUser: boolean;
+      let ordered: boolean;
+      if (m >= 0) {
+        common = m;
+        newUser = true;
+        ordered = internalKey[m]! > last[m]!;
+      } else if (userLen !== lastUser) {
+        common = userLen < lastUser ? userLen : lastUser;
+        newUser = true;
+        ordered = userLen > lastUser;
+      } else {
+        // Same user key: the trailers decide (and may share leading bytes too).
+        const t = mismatch(internalKey, 0, len, last, 0, lastLen, userLen);
+        common = t < 0 ? len : t;
+        newUser = false;
+        ordered = t >= 0 && internalKey[t]! > last[t]!;
       }
-      if (this.bloom !== undefined && compareRange(internalKey, 0, userLen, last, 0, lastLen - TRAILER_BYTES) !== 0) {
-        this.bloom.add(internalKey, 0, userLen);
-      }
+      if (!ordered) throw new Error(`TableBuilder.add: keys must be strictly increasing (entry ${this.count} is out of order)`);
+      if (newUser) this.bloom?.add(internalKey, 0, userLen);
     } else {
       this.smallest = internalKey.slice();
       this.bloom?.add(internalKey, 0, userLen);
@@ -143,11 +160,16 @@ export class TableBuilder {
     this.rawValueBytes += encodedValue.length;
     this.count++;
 
-    if (this.lastKey.length < len) this.lastKey = new Uint8Array(Math.max(len, this.lastKey.length * 2));
-    this.lastKey.set(internalKey, 0);
+    if (this.lastKey.length < len) {
+      const grown = new Uint8Array(Math.max(len, this.lastKey.length * 2));
+      grown.set(this.lastKey.subarray(0, common));
+      this.lastKey = grown;
+    }
+    const lk = this.lastKey;
+    for (let i = common; i < len; i++) lk[i] = internalKey[i]!;
     this.lastKeyLen = len;
 
-    this.dataBlock.add(internalKey, encodedValue);
+    this.dataBlock.add(internalKey, encodedValue, common);
     if (this.dataBlock.estimatedSize() >= this.options.blockSize) this.flushDataBlock();
   }
 

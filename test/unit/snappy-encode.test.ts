@@ -44,6 +44,12 @@ describe('snappy encoder', () => {
     }
   });
 
+  it('periodic data (overlapping copies of every small offset) round trips', () => {
+    for (let period = 1; period <= 9; period++) {
+      for (const n of [20, 100, 4096]) roundTrips(new Uint8Array(n).map((_, i) => ((i % period) * 37 + period) & 0xff));
+    }
+  });
+
   it('long matches and literals use every element form (copies of 1- and 2-byte offsets, literal lengths of 1 and 2 bytes)', () => {
     const lit = new Uint8Array(70_000).map((_, i) => (Math.imul(i + 7, 2246822519) >>> 23) & 0xff);
     const parts = [lit.subarray(0, 3000), lit.subarray(0, 3000), lit.subarray(5000, 5100), lit.subarray(5000, 5010), new Uint8Array(1000).fill(1)];

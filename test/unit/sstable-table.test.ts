@@ -5,7 +5,9 @@ import { Compression } from '../../src/codec/compression.js';
 import type { InternalIterator } from '../../src/codec/iterator.js';
 import { compareInternal, makeInternalKey, TRAILER_BYTES, userKeyOf, versionOf } from '../../src/codec/keys.js';
 import { EntryKind, kindOf } from '../../src/codec/value.js';
+import { ErrCorruption } from '../../src/api/errors.js';
 import { BlockCache } from '../../src/sstable/cache.js';
+import { READAHEAD_BYTES } from '../../src/sstable/reader.js';
 import { TableBuilder, type TableOptions } from '../../src/sstable/builder.js';
 import { build, del, ik, MemFile, open, opts, put, randomEntries, rng, sortEntries, type Entry } from './sstable-helpers.js';
 
@@ -81,11 +83,51 @@ describe('table round trip', () => {
         expect(got !== undefined && bytesEqual(got, v), label).toBe(true);
       }
       it.close();
+      const scan = t.scan();
+      expectSame(scanForward(scan), entries, `${label}, readahead scan`);
+      expectSame(scanBackward(scan), entries, `${label}, readahead scan backward`);
+      scan.seek(entries[entries.length >> 1]![0]);
+      expect(scan.valid() && bytesEqual(scan.key(), entries[entries.length >> 1]![0])).toBe(true);
+      scan.close();
       expect(t.verify()).toEqual([]);
       t.close();
       expect(file.closed).toBe(true);
     });
   }
+
+  it('a readahead scan reads windows of blocks, not one block per read, and still finds damage', () => {
+    const r = rng(7);
+    const entries = randomEntries(r, 9000, 1, 200);
+    const { file } = build(entries, opts({ compression: Compression.Snappy }));
+    expect(file.size()).toBeGreaterThan(3 * READAHEAD_BYTES);
+    const t = open(file, new BlockCache(0));
+    const before = file.reads;
+    expectSame(scanForward(t.scan()), entries, 'scan');
+    const windows = file.reads - before;
+    expect(windows).toBeLessThanOrEqual(Math.ceil(file.size() / READAHEAD_BYTES) + 1);
+    expect(t.properties.dataBlocks).toBeGreaterThan(10 * windows);
+    t.close();
+
+    // A flipped byte in a block of a later window: ErrCorruption naming that block's offset.
+    const bytes = file.bytes();
+    const at = 2 * READAHEAD_BYTES + 100;
+    bytes[at]! ^= 0x40;
+    const damaged = open(MemFile.from(bytes), new BlockCache(0));
+    const it = damaged.scan();
+    let seen = 0;
+    let error: unknown;
+    try {
+      for (it.seekToFirst(); it.valid(); it.next()) seen++;
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ErrCorruption);
+    const offset = (error as ErrCorruption).offset!;
+    expect(offset).toBeLessThanOrEqual(at);
+    expect(offset).toBeGreaterThan(at - 8192);
+    expect(seen).toBeGreaterThan(0);
+    expect(seen).toBeLessThan(entries.length);
+  });
 
   it('a table of one entry', () => {
     const { file } = build([[ik('only', 3), put('v')]]);
@@ -250,6 +292,13 @@ describe('builder contract', () => {
     expect(() => b.add(new Uint8Array(7), put('x'))).toThrow(RangeError);
     b.add(ik('b', 4), put('x'));
     expect(b.entries).toBe(2);
+    // A user key that extends the previous one sorts after it; the shorter one after it does not.
+    b.add(ik('bb', 9), put('x'));
+    expect(() => b.add(ik('b', 3), put('x'))).toThrow(/strictly increasing/);
+    expect(() => b.add(ik('ba', 1), put('x'))).toThrow(/strictly increasing/);
+    b.add(ik('bb', 8), put('x'));
+    b.add(ik('bc', 300), put('x'));
+    expect(b.entries).toBe(5);
   });
 
   it('finish with no entries throws; add and finish after finish throw', () => {
