@@ -64,39 +64,82 @@ function bytes(ts: readonly TableInfo[]): number {
   return n;
 }
 
-export function planFor(levels: readonly (readonly TableInfo[])[], level: number, sizing: LevelSizing, tuning: CompactionTuning, score: number): CompactionPlan | undefined {
+/**
+ * What runs already: the tables it reads (busy) and, per running compaction, the level it
+ * writes and the user-key range its outputs may cover. A new plan may not read a busy table, nor
+ * write a range of a level another compaction is writing, nor (for L0) start while another L0
+ * compaction runs: L0 moves down whole, oldest first, or newer data could land below older.
+ */
+export interface RunningCompactions {
+  busy: ReadonlySet<number>;
+  outputs: readonly { level: number; range: [Uint8Array, Uint8Array]; fromL0: boolean }[];
+}
+
+export const NOTHING_RUNNING: RunningCompactions = { busy: new Set(), outputs: [] };
+
+function rangesOverlap(a: [Uint8Array, Uint8Array], b: [Uint8Array, Uint8Array]): boolean {
+  return compareBytes(a[0], b[1]) <= 0 && compareBytes(b[0], a[1]) <= 0;
+}
+
+/** The user-key range a plan's outputs may cover: the hull of all its inputs. */
+export function outputRange(plan: CompactionPlan): [Uint8Array, Uint8Array] {
+  return rangeOf([...plan.upper, ...plan.lower]);
+}
+
+function clashes(plan: CompactionPlan, running: RunningCompactions): boolean {
+  for (const t of plan.lower) if (running.busy.has(t.fileNumber)) return true;
+  if (running.outputs.length === 0) return false;
+  const range = outputRange(plan);
+  for (const o of running.outputs) if (o.level === plan.outputLevel && rangesOverlap(o.range, range)) return true;
+  return false;
+}
+
+export function planFor(
+  levels: readonly (readonly TableInfo[])[],
+  level: number,
+  sizing: LevelSizing,
+  tuning: CompactionTuning,
+  score: number,
+  running: RunningCompactions = NOTHING_RUNNING,
+): CompactionPlan | undefined {
   const src = levels[level] ?? [];
   if (src.length === 0 || level >= LAST_LEVEL) return undefined;
   const outputLevel = level === 0 ? sizing.baseLevel : level + 1;
   const dst = levels[outputLevel] ?? [];
-  let upper: TableInfo[];
+  const make = (upper: TableInfo[]): CompactionPlan => {
+    const [a, b] = rangeOf(upper);
+    const lower = overlapping(dst, a, b);
+    // L0 tables overlap each other, so one may only move alone if it is the only one.
+    const trivialMove = lower.length === 0 && upper.length === 1 && (level > 0 || src.length === 1);
+    return { level, outputLevel, upper, lower, trivialMove, targetTableBytes: tableTargetBytes(outputLevel, sizing, tuning), score, sizing };
+  };
   if (level === 0) {
-    upper = src.slice();
-  } else {
-    let best: TableInfo | undefined;
-    let bestRatio = Infinity;
-    for (const t of src) {
-      const ratio = bytes(overlapping(dst, lo(t), hi(t))) / Math.max(1, t.fileSize);
-      if (ratio < bestRatio) {
-        bestRatio = ratio;
-        best = t;
-      }
-    }
-    upper = [best!];
+    if (running.outputs.some((o) => o.fromL0)) return undefined;
+    const plan = make(src.slice());
+    return clashes(plan, running) ? undefined : plan;
   }
-  const [a, b] = rangeOf(upper);
-  const lower = overlapping(dst, a, b);
-  // L0 tables overlap each other, so one may only move alone if it is the only one.
-  const trivialMove = lower.length === 0 && upper.length === 1 && (level > 0 || src.length === 1);
-  return { level, outputLevel, upper, lower, trivialMove, targetTableBytes: tableTargetBytes(outputLevel, sizing, tuning), score, sizing };
+  // The idle table whose overlap with the next level is smallest relative to its own size
+  // (least rewriting per byte moved down) among those that clash with nothing running.
+  let best: CompactionPlan | undefined;
+  let bestRatio = Infinity;
+  for (const t of src) {
+    if (running.busy.has(t.fileNumber)) continue;
+    const ratio = bytes(overlapping(dst, lo(t), hi(t))) / Math.max(1, t.fileSize);
+    if (ratio >= bestRatio) continue;
+    const plan = make([t]);
+    if (clashes(plan, running)) continue;
+    bestRatio = ratio;
+    best = plan;
+  }
+  return best;
 }
 
-/** The most urgent compaction, or undefined if every score is below 1. */
-export function pickCompaction(levels: readonly (readonly TableInfo[])[], tuning: CompactionTuning): CompactionPlan | undefined {
+/** The most urgent compaction that can run next to `running`, or undefined if none is due. */
+export function pickCompaction(levels: readonly (readonly TableInfo[])[], tuning: CompactionTuning, running: RunningCompactions = NOTHING_RUNNING): CompactionPlan | undefined {
   const sizing = computeSizing(levels, tuning);
-  for (const { level, score } of scoreLevels(levels, sizing, tuning, new Set())) {
+  for (const { level, score } of scoreLevels(levels, sizing, tuning, running.busy)) {
     if (score < 1) return undefined;
-    const plan = planFor(levels, level, sizing, tuning, score);
+    const plan = planFor(levels, level, sizing, tuning, score, running);
     if (plan !== undefined) return plan;
   }
   return undefined;

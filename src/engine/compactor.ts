@@ -1,8 +1,10 @@
 /**
- * Runs compactions for an open engine: one at a time, next to the flusher. Picks the most urgent
- * level (compaction/picker.ts), runs the merge through a `CompactionRunner` (inline with time
- * slices, or on a worker thread on Node), then, in one synchronous step after the manifest edit
- * is synced, installs the new Version. Inputs become obsolete and their files are deleted when
+ * Runs compactions for an open engine, next to the flusher: up to the runner's parallelism at
+ * once, on disjoint input tables and output ranges (an L0 compaction runs beside a long one
+ * deeper down instead of waiting behind it), a large merge split into shards across the free
+ * threads. Picks the most urgent level (compaction/picker.ts), runs the merge through a
+ * `CompactionRunner` (inline with time slices, or on worker threads on Node), then, in one
+ * synchronous step after the manifest edit is synced, installs the new Version. Inputs become obsolete and their files are deleted when
  * the last reader releases them (version.ts).
  *
  * Crash safety: outputs are written and synced, then the directory, then the manifest edit that
@@ -17,7 +19,7 @@ import type { TableInfo } from '../manifest/edit.js';
 import { tablePath } from '../manifest/filenames.js';
 import { type CompactionJob, type CompactionResult, runCompaction } from '../compaction/merge.js';
 import { type FlushJob, runFlush } from '../compaction/flush-job.js';
-import { type CompactionPlan, manualPlan, pickCompaction } from '../compaction/picker.js';
+import { type CompactionPlan, manualPlan, outputRange, pickCompaction, type RunningCompactions } from '../compaction/picker.js';
 import { type CompactionTuning, LAST_LEVEL } from '../compaction/levels.js';
 import { compareInternal, userKeyOf } from '../codec/keys.js';
 import { splitKeys } from '../compaction/split.js';
@@ -57,7 +59,10 @@ export interface LevelCounters {
 
 export class Compactor {
   private readonly engine: Engine;
-  private running: Promise<void> | undefined;
+  /** Running automatic compactions, each with the tables it reads and the range it writes. */
+  private readonly running = new Map<Promise<void>, { plan: CompactionPlan; range: [Uint8Array, Uint8Array] }>();
+  /** Merge shards in flight on the runner (a compaction may run several). */
+  private shards = 0;
   private waiters: (() => void)[] = [];
   private manual: Promise<void> = Promise.resolve();
   private manualActive = 0;
@@ -84,26 +89,45 @@ export class Compactor {
     return out;
   }
 
-  /** Starts an automatic compaction if one is due and none runs. */
+  /**
+   * Starts automatic compactions while one is due and the runner has room: up to its
+   * parallelism at once, on disjoint tables and output ranges (picker.ts), so an L0 compaction
+   * need not wait behind a long one deeper down.
+   */
   schedule(): void {
     const e = this.engine;
-    if (this.running !== undefined || this.manualActive > 0 || e.closed || e.failure !== undefined || e.config.readOnly || e.config.disableAutoCompaction) return;
+    if (this.manualActive > 0 || e.closed || e.failure !== undefined || e.config.readOnly || e.config.disableAutoCompaction) return;
     if (Date.now() < this.retryAt) {
       setTimeout(() => this.schedule(), this.retryAt - Date.now()).unref?.();
       return;
     }
-    const plan = pickCompaction(e.manifest!.state.levels, this.tuning);
-    if (plan === undefined) return;
-    this.running = this.execute(plan)
-      .then(() => {
-        this.noSpace = undefined;
-      })
-      .catch((err: unknown) => this.noteFailure(err))
-      .finally(() => {
-        this.running = undefined;
-        this.wake();
-        this.schedule();
-      });
+    const parallelism = e.runner.parallelism ?? 1;
+    while (this.running.size < parallelism && this.shards < parallelism) {
+      const plan = pickCompaction(e.manifest!.state.levels, this.tuning, this.runningSet());
+      if (plan === undefined) return;
+      const p: Promise<void> = this.execute(plan, parallelism - this.shards)
+        .then(() => {
+          this.noSpace = undefined;
+        })
+        .catch((err: unknown) => this.noteFailure(err))
+        .finally(() => {
+          this.running.delete(p);
+          this.wake();
+          this.schedule();
+        });
+      this.running.set(p, { plan, range: outputRange(plan) });
+    }
+  }
+
+  private runningSet(): RunningCompactions {
+    const busy = new Set<number>();
+    const outputs: { level: number; range: [Uint8Array, Uint8Array]; fromL0: boolean }[] = [];
+    for (const { plan, range } of this.running.values()) {
+      for (const t of plan.upper) busy.add(t.fileNumber);
+      for (const t of plan.lower) busy.add(t.fileNumber);
+      outputs.push({ level: plan.outputLevel, range, fromL0: plan.level === 0 });
+    }
+    return { busy, outputs };
   }
 
   private noteFailure(err: unknown): void {
@@ -118,13 +142,13 @@ export class Compactor {
    * after a failure, while the retry delay runs): a stalled writer re-checks, never spins.
    */
   waitForProgress(): Promise<void> {
-    if (this.running === undefined) this.schedule();
-    if (this.running === undefined) return new Promise((resolve) => setTimeout(resolve, 20));
+    if (this.running.size === 0) this.schedule();
+    if (this.running.size === 0) return new Promise((resolve) => setTimeout(resolve, 20));
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   async idle(): Promise<void> {
-    while (this.running !== undefined) await this.running;
+    while (this.running.size > 0) await Promise.all(this.running.keys());
     await this.manual;
   }
 
@@ -142,7 +166,7 @@ export class Compactor {
     this.manual = new Promise<void>((r) => (release = r));
     try {
       await prev;
-      while (this.running !== undefined) await this.running;
+      while (this.running.size > 0) await Promise.all(this.running.keys());
       return await fn();
     } finally {
       this.manualActive--;
@@ -171,7 +195,8 @@ export class Compactor {
     });
   }
 
-  private async execute(plan: CompactionPlan): Promise<void> {
+  /** Runs a plan; a merge is split into at most `maxShards` shards. */
+  private async execute(plan: CompactionPlan, maxShards = Infinity): Promise<void> {
     const e = this.engine;
     const counters = this.perLevel[plan.outputLevel]!;
     if (plan.trivialMove) {
@@ -211,7 +236,7 @@ export class Compactor {
     };
     // Subcompactions: a large merge is split between user keys into shards that run on
     // separate workers at once; their outputs, in shard order, are the compaction's outputs.
-    const bounds = splitKeys(this.handlesOf(inputs), e.runner.parallelism ?? 1, inputBytes, plan.targetTableBytes);
+    const bounds = splitKeys(this.handlesOf(inputs), Math.max(1, Math.min(maxShards, e.runner.parallelism ?? 1)), inputBytes, plan.targetTableBytes);
     const jobs: CompactionJob[] = [];
     const share = inputBytes / (bounds.length + 1);
     for (let i = 0; i <= bounds.length; i++) {
@@ -222,7 +247,16 @@ export class Compactor {
       jobs.push(job);
     }
     const started = performance.now();
-    const settled = await Promise.allSettled(jobs.map((job) => e.runner.run(e.fs, job)));
+    // A shard that finishes early leaves its thread free for another compaction.
+    this.shards += jobs.length;
+    const settled = await Promise.allSettled(
+      jobs.map((job) =>
+        e.runner.run(e.fs, job).finally(() => {
+          this.shards--;
+          this.schedule();
+        }),
+      ),
+    );
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
       // A worker that died may have left partial outputs behind; finished shards left whole ones.

@@ -23,6 +23,7 @@ import type { Options } from '../../src/api/options.js';
 import { fromUtf8, getU32 } from '../../src/codec/bytes.js';
 import { runCompaction } from '../../src/compaction/merge.js';
 import type { CompactionRunner } from '../../src/engine/compactor.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { FaultFileSystem, type FaultRule, type FsOpKind } from '../../src/fs/fault.js';
 import { MemoryFileSystem } from '../../src/fs/memory.js';
 import { FsError } from '../../src/fs/types.js';
@@ -127,7 +128,12 @@ function expectSubset(part: Expected, whole: Expected, what: string): void {
 }
 
 /** Table files on disk that the store does not list (partial outputs left behind). */
-function strayTables(mem: MemoryFileSystem, db: DB): string[] {
+/**
+ * Table files on disk that no level holds, once the background compactions have settled (a
+ * running one has outputs on disk that are not installed yet).
+ */
+async function strayTables(mem: MemoryFileSystem, db: DB): Promise<string[]> {
+  await (db as unknown as { engine: Engine }).engine.compactor.idle();
   const live = db.stats().levels.reduce((n, l) => n + l.tables, 0);
   const onDisk = mem.listAllSync().filter((p) => p.endsWith('.sst'));
   return onDisk.length === live ? [] : onDisk;
@@ -361,7 +367,7 @@ describe('out of space', () => {
     await rejectsWith(db.flush(), 'ErrInsufficientDiskSpace', 'flush() with every memtable full');
     expect(db.stats().failed).toBeUndefined();
     await expectContents(db, acked, 'reads while the disk is full');
-    expect(strayTables(mem, db), 'a failed flush removes its partial table').toEqual([]);
+    expect(await strayTables(mem, db), 'a failed flush removes its partial table').toEqual([]);
     const tries = fs.stats().faults.write;
     for (let t0 = Date.now(); fs.stats().faults.write === tries && Date.now() - t0 < 5000; ) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(fs.stats().faults.write, 'the flusher retries in the background (backoff of at most 2 s)').toBeGreaterThan(tries);
@@ -379,7 +385,7 @@ describe('out of space', () => {
     }
     await db.flush();
     await expectContents(db, acked, 'after space was freed');
-    expect(strayTables(mem, db)).toEqual([]);
+    expect(await strayTables(mem, db)).toEqual([]);
     await db.close();
     expect([...(await reopenContents(mem, TINY))].sort(), 'reopened').toEqual([...acked].sort());
     countFaults(fs);
@@ -412,7 +418,7 @@ describe('out of space', () => {
     await rejectsWith(db.compactRange(), 'ErrInsufficientDiskSpace', 'compactRange() on a full disk');
     expect(db.stats().failed).toBeUndefined();
     await expectContents(db, acked, 'reads while the disk is full');
-    expect(strayTables(mem, db), 'a failed compaction removes its partial outputs').toEqual([]);
+    expect(await strayTables(mem, db), 'a failed compaction removes its partial outputs').toEqual([]);
 
     compactionFs.removeRule(full); // space freed
     // The compactor retries after a short pause: until then a stalled writer still hears
@@ -424,7 +430,7 @@ describe('out of space', () => {
     await withTimeout(db.compactRange(), 10_000, 'compactRange() after space was freed');
     expect(db.stats().levels[0]!.tables, 'L0 drained').toBe(0);
     await expectContents(db, acked, 'after space was freed');
-    expect(strayTables(mem, db)).toEqual([]);
+    expect(await strayTables(mem, db)).toEqual([]);
     await db.close();
     expect([...(await reopenContents(mem, TINY))].sort(), 'reopened').toEqual([...acked].sort());
     countFaults(fs, compactionFs);

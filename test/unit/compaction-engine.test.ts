@@ -15,9 +15,31 @@ import { openMem, s, TINY } from '../helpers/db.js';
 
 const key = (i: number): string => `k${String(i).padStart(5, '0')}`;
 
-/** The inline runner, but claiming `parallelism` workers: compactions split into shards. */
+/** Most compactions (not shards: shards of one share their inputs) seen running at once. */
+const concurrency = { now: new Map<string, number>(), max: 0 };
+
+/**
+ * The inline runner, but claiming `parallelism` workers: compactions split into shards, and up
+ * to `parallelism` compactions on disjoint tables run at once (interleaved on this thread).
+ */
 function shardedRunner(parallelism: number): CompactionRunner {
-  return { sharedMemtables: false, parallelism, run: (fs, job) => runCompaction(fs, job), close: async () => undefined };
+  return {
+    sharedMemtables: false,
+    parallelism,
+    run: async (fs, job) => {
+      const id = JSON.stringify(job.runs);
+      concurrency.now.set(id, (concurrency.now.get(id) ?? 0) + 1);
+      concurrency.max = Math.max(concurrency.max, concurrency.now.size);
+      try {
+        return await runCompaction(fs, job);
+      } finally {
+        const n = concurrency.now.get(id)! - 1;
+        if (n === 0) concurrency.now.delete(id);
+        else concurrency.now.set(id, n);
+      }
+    },
+    close: async () => undefined,
+  };
 }
 
 async function openSharded(fs: MemoryFileSystem, parallelism: number): Promise<{ db: DB; fs: MemoryFileSystem }> {
@@ -28,8 +50,9 @@ async function openSharded(fs: MemoryFileSystem, parallelism: number): Promise<{
 describe('compaction in the engine', () => {
   it.each([
     ['one merge at a time', 1],
-    ['large merges split into 3 subcompactions', 3],
+    ['large merges split into 3 subcompactions, up to 3 compactions at once', 3],
   ])('builds several levels, keeps deeper levels sorted and disjoint, and loses nothing (%s)', async (_name, parallelism) => {
+    concurrency.max = 0;
     const { db, fs } = await openSharded(new MemoryFileSystem(), parallelism);
     const model = new Map<string, string>();
     let x = 7;
@@ -51,7 +74,11 @@ describe('compaction in the engine', () => {
     expect(populated.length, `levels ${JSON.stringify(populated)}`).toBeGreaterThanOrEqual(2);
     expect(st.levels.reduce((n, l) => n + l.compactions, 0)).toBeGreaterThan(5);
     expect(st.levels[0]!.tables).toBeLessThan(TINY.l0StallTables!);
-    if (parallelism > 1) expect(st.levels.reduce((n, l) => n + l.subcompactions, 0), 'some compactions should split').toBeGreaterThan(0);
+    if (parallelism > 1) {
+      expect(st.levels.reduce((n, l) => n + l.subcompactions, 0), 'some compactions should split').toBeGreaterThan(0);
+      expect(concurrency.max, 'compactions on disjoint tables should run at once').toBeGreaterThan(1);
+      expect(concurrency.max).toBeLessThanOrEqual(parallelism);
+    }
     // Deeper levels: sorted by key and disjoint.
     const engine = (db as unknown as { engine: { version: { levels: { info: { smallest: Uint8Array; largest: Uint8Array } }[][] } } }).engine;
     for (const level of engine.version.levels.slice(1)) {
