@@ -39,9 +39,17 @@ function hi(t: TableInfo): Uint8Array {
 
 /** Tables of a sorted, disjoint level whose user-key range intersects [a, b]. */
 export function overlapping(level: readonly TableInfo[], a: Uint8Array, b: Uint8Array): TableInfo[] {
+  // First table that does not end before a (binary search: picking asks this per table).
+  let i = 0;
+  let j = level.length;
+  while (i < j) {
+    const mid = (i + j) >>> 1;
+    if (compareBytes(hi(level[mid]!), a) < 0) i = mid + 1;
+    else j = mid;
+  }
   const out: TableInfo[] = [];
-  for (const t of level) {
-    if (compareBytes(hi(t), a) < 0) continue;
+  for (; i < level.length; i++) {
+    const t = level[i]!;
     if (compareBytes(lo(t), b) > 0) break;
     out.push(t);
   }

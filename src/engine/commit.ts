@@ -305,7 +305,8 @@ export class CommitQueue {
       await e.compactor.waitForProgress();
       e.stats.stallMs += Date.now() - t0;
       if (e.failure !== undefined) throw e.failure;
-      if (e.compactor.noSpace !== undefined) throw e.compactor.noSpace;
+      const noSpace = e.compactor.stallError();
+      if (noSpace !== undefined) throw noSpace;
       if (e.closed) break;
     }
     const wal = e.wal!;

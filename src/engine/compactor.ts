@@ -67,11 +67,16 @@ export class Compactor {
   private manual: Promise<void> = Promise.resolve();
   private manualActive = 0;
   private retryAt = 0;
+  private retryTimer = false;
   readonly perLevel: LevelCounters[] = Array.from({ length: LAST_LEVEL + 1 }, () => ({ compactions: 0, subcompactions: 0, bytesRead: 0, bytesWritten: 0, trivialMoves: 0 }));
   failures = 0;
   lastError: string | undefined;
-  /** Set while compactions fail for lack of space; cleared by the next success. */
+  /**
+   * Set while compactions fail for lack of space; cleared by the next success (of an L0
+   * compaction, if an L0 compaction was what failed).
+   */
   noSpace: Error | undefined;
+  private noSpaceFromL0 = false;
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -98,18 +103,28 @@ export class Compactor {
     const e = this.engine;
     if (this.manualActive > 0 || e.closed || e.failure !== undefined || e.config.readOnly || e.config.disableAutoCompaction) return;
     if (Date.now() < this.retryAt) {
-      setTimeout(() => this.schedule(), this.retryAt - Date.now()).unref?.();
+      if (!this.retryTimer) {
+        this.retryTimer = true;
+        setTimeout(() => {
+          this.retryTimer = false;
+          this.schedule();
+        }, this.retryAt - Date.now()).unref?.();
+      }
       return;
     }
     const parallelism = e.runner.parallelism ?? 1;
     while (this.running.size < parallelism && this.shards < parallelism) {
       const plan = pickCompaction(e.manifest!.state.levels, this.tuning, this.runningSet());
       if (plan === undefined) return;
-      const p: Promise<void> = this.execute(plan, parallelism - this.shards)
+      // A merge below L0 leaves one thread free (when there are several), so that L0, which
+      // writers stall on, never waits for a long merge deeper down to finish.
+      const free = parallelism - this.shards;
+      const shards = plan.level === 0 || parallelism === 1 ? free : Math.max(1, free - 1);
+      const p: Promise<void> = this.execute(plan, shards)
         .then(() => {
-          this.noSpace = undefined;
+          if (plan.level === 0 || !this.noSpaceFromL0) this.noSpace = undefined;
         })
-        .catch((err: unknown) => this.noteFailure(err))
+        .catch((err: unknown) => this.noteFailure(err, plan))
         .finally(() => {
           this.running.delete(p);
           this.wake();
@@ -117,6 +132,16 @@ export class Compactor {
         });
       this.running.set(p, { plan, range: outputRange(plan) });
     }
+  }
+
+  /**
+   * The error a writer stalled on L0 gets: the last out-of-space failure, unless an L0
+   * compaction is running (it may yet make room).
+   */
+  stallError(): Error | undefined {
+    if (this.noSpace === undefined) return undefined;
+    for (const { plan } of this.running.values()) if (plan.level === 0) return undefined;
+    return this.noSpace;
   }
 
   private runningSet(): RunningCompactions {
@@ -130,10 +155,11 @@ export class Compactor {
     return { busy, outputs };
   }
 
-  private noteFailure(err: unknown): void {
+  private noteFailure(err: unknown, plan: CompactionPlan): void {
     this.failures++;
     this.lastError = err instanceof Error ? err.message : String(err);
     this.noSpace = isNoSpace(err) ? mapWriteError(err, 'compaction failed') : undefined;
+    this.noSpaceFromL0 = plan.level === 0;
     this.retryAt = Date.now() + 100;
   }
 
@@ -251,7 +277,10 @@ export class Compactor {
     this.shards += jobs.length;
     const settled = await Promise.allSettled(
       jobs.map((job) =>
-        e.runner.run(e.fs, job).finally(() => {
+        // Through a promise: a runner that throws at once still returns its shard.
+        Promise.resolve()
+          .then(() => e.runner.run(e.fs, job))
+          .finally(() => {
           this.shards--;
           this.schedule();
         }),
