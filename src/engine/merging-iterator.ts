@@ -8,6 +8,7 @@
  */
 import { compareInternal } from '../codec/keys.js';
 import type { InternalIterator } from '../codec/iterator.js';
+import { compareInternalRange } from '../sstable/compare.js';
 
 const FORWARD = 1;
 const REVERSE = -1;
@@ -24,7 +25,10 @@ export class MergingIterator implements InternalIterator {
 
   /** Negative when a sorts before b in the current direction. */
   private less(a: InternalIterator, b: InternalIterator): boolean {
-    const c = compareInternal(a.key(), b.key());
+    const ak = a.key();
+    const bk = b.key();
+    // Word-at-a-time comparison: merged keys share long prefixes.
+    const c = compareInternalRange(ak, 0, ak.length, bk, 0, bk.length);
     return this.direction === FORWARD ? c < 0 : c > 0;
   }
 

@@ -45,11 +45,6 @@ export class BlockBuilder {
     return this.pos + this.numRestarts * 4 + 4;
   }
 
-  /** The last key added (a view; valid until the next add or reset). */
-  lastKeyView(): Uint8Array {
-    return this.lastKey.subarray(0, this.lastKeyLen);
-  }
-
   /**
    * Adds an entry. `common`, if given, is how many leading bytes the key shares with the
    * previous key added (the caller already compared them); otherwise they are counted here.
@@ -102,6 +97,13 @@ export class BlockBuilder {
     }
     this.pos = p;
 
+    // A caller that passes `common` keeps the previous key itself (TableBuilder does), so
+    // the copy here is only for callers that do not; a builder is used one way or the other.
+    if (common >= 0) {
+      this.counter++;
+      this.count++;
+      return;
+    }
     if (this.lastKey.length < klen) {
       const grown = new Uint8Array(Math.max(klen, this.lastKey.length * 2));
       grown.set(this.lastKey.subarray(0, shared));
