@@ -34,6 +34,8 @@ export interface DBStats {
   baseLevel: number;
   /** Bytes written to disk (WAL + flushes + compactions) per byte of user data written. */
   writeAmplification: number;
+  /** Compactions running now (up to `compactionWorkers` at once on Node). */
+  compactionsRunning: number;
   compactionFailures: number;
   lastCompactionError: string | undefined;
   counters: EngineStats;
@@ -77,6 +79,7 @@ export function statsOf(e: Engine): DBStats {
     failed: e.failure?.message,
     baseLevel: sizing.baseLevel,
     writeAmplification: e.stats.userBytes > 0 ? (e.stats.walBytes + e.stats.flushBytes + e.stats.compactionBytesWritten) / e.stats.userBytes : 0,
+    compactionsRunning: e.compactor.runningCount,
     compactionFailures: e.compactor.failures,
     lastCompactionError: e.compactor.lastError,
     counters: { ...e.stats },

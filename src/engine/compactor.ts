@@ -144,6 +144,11 @@ export class Compactor {
     return this.noSpace;
   }
 
+  /** Automatic compactions running now. */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
   private runningSet(): RunningCompactions {
     const busy = new Set<number>();
     const outputs: { level: number; range: [Uint8Array, Uint8Array]; fromL0: boolean }[] = [];

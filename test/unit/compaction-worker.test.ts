@@ -19,14 +19,19 @@ describe('compaction worker threads', () => {
   it.each([1, 2])('compacts on %i worker(s) (split into subcompactions with 2) and the data reads back, also after reopening', async (workers) => {
     const path = join(root, `a${workers}`);
     const db = await open({ path, ...SMALL, compactionWorkers: workers });
+    let mostRunning = 0;
     for (let i = 0; i < 20000; i += 500) {
       const b = db.batch();
       for (let j = i; j < i + 500; j++) b.put(key(j), `value-${j}-${'z'.repeat(j % 50)}`);
       await b.write();
+      mostRunning = Math.max(mostRunning, db.stats().compactionsRunning);
     }
+    // Up to one compaction per worker at once (on disjoint tables), never more.
+    expect(mostRunning).toBeLessThanOrEqual(workers);
     await db.flush();
     await db.flatten();
     const st = db.stats();
+    expect(st.compactionsRunning).toBe(0);
     expect(st.levels.reduce((n, l) => n + l.compactions, 0)).toBeGreaterThan(0);
     expect(st.compactionFailures).toBe(0);
     if (workers > 1) expect(st.levels.reduce((n, l) => n + l.subcompactions, 0)).toBeGreaterThan(0);
