@@ -24,6 +24,6 @@ export function snappyCompress(data: Uint8Array): Uint8Array {
 }
 
 /** Throws on malformed input; callers wrap the error as corruption with file and offset. */
-export function snappyUncompress(data: Uint8Array, maxLength?: number): Uint8Array {
-  return snappyDecode(data, maxLength);
+export function snappyUncompress(data: Uint8Array, maxLength?: number, into?: Uint8Array): Uint8Array {
+  return snappyDecode(data, maxLength, into);
 }

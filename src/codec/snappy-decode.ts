@@ -20,8 +20,12 @@ export class SnappyError extends Error {
   }
 }
 
-/** Decompresses `src`; throws SnappyError if it is malformed or would exceed `maxLength`. */
-export function snappyDecode(src: Uint8Array, maxLength = Infinity): Uint8Array {
+/**
+ * Decompresses `src`; throws SnappyError if it is malformed or would exceed `maxLength`. With
+ * `into` large enough, the output is written there and a view of it returned (no allocation);
+ * otherwise into a fresh array.
+ */
+export function snappyDecode(src: Uint8Array, maxLength = Infinity, into?: Uint8Array): Uint8Array {
   const end = src.length;
   let pos = 0;
   let length = 0;
@@ -34,7 +38,7 @@ export function snappyDecode(src: Uint8Array, maxLength = Infinity): Uint8Array 
     shift *= 128;
   }
   if (length > maxLength) throw new SnappyError(`uncompressed length ${length} exceeds ${maxLength}`);
-  const out = new Uint8Array(length);
+  const out = into !== undefined && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
   // Word copies through DataViews: V8 inlines them, and snappy's elements are short (copies at
   // most 64 bytes), where set/copyWithin cost more in call overhead than they save.
   const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);

@@ -51,9 +51,10 @@ export function readBlock(file: FileHandle, offset: number, size: number, type: 
 
 /**
  * Verifies and uncompresses the block whose stored bytes and trailer lie at buf[at, at + size +
- * trailer) (read from file offset `offset`). Uncompressed contents are a view into `buf`.
+ * trailer) (read from file offset `offset`). Uncompressed contents are a view into `buf`;
+ * compressed ones are decompressed into `into` if it is large enough (else a fresh array).
  */
-export function openBlock(file: FileHandle, buf: Uint8Array, at: number, offset: number, size: number, type: BlockType): Uint8Array {
+export function openBlock(file: FileHandle, buf: Uint8Array, at: number, offset: number, size: number, type: BlockType, into?: Uint8Array): Uint8Array {
   const stored = getU32(buf, at + size + BlockTrailer.checksum);
   const actual = checksum(buf.subarray(at, at + size + 1));
   if (stored !== actual) {
@@ -67,7 +68,7 @@ export function openBlock(file: FileHandle, buf: Uint8Array, at: number, offset:
   if (compression === Compression.None) return buf.subarray(at, at + size);
   if (compression === Compression.Snappy) {
     try {
-      return snappyUncompress(buf.subarray(at, at + size), size * SNAPPY_EXPANSION_MAX + 64);
+      return snappyUncompress(buf.subarray(at, at + size), size * SNAPPY_EXPANSION_MAX + 64, into);
     } catch (e) {
       throw corrupt(file, offset, type, 'snappy stream does not decompress', e);
     }

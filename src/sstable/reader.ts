@@ -131,8 +131,10 @@ export class TableReader implements DataBlockSource {
 
   /**
    * An iterator for one pass in key order (compaction): data blocks are read
-   * `READAHEAD_BYTES` at a time instead of one read per block, verified as ever, and kept out
-   * of the block cache. Other positioning works too, at the cost of a read per jump.
+   * `READAHEAD_BYTES` at a time instead of one read per block, verified as ever, kept out of
+   * the block cache and decompressed into reused buffers, so its key() and value() views are
+   * valid only until the iterator moves on (unlike iterator()'s values). Other positioning
+   * works too, at the cost of a read per jump.
    */
   scan(): InternalIterator {
     if (this.closed) throw new Error(`table reader ${this.path} used after close()`);
@@ -216,6 +218,8 @@ class ReadaheadSource implements DataBlockSource {
   private buf = new Uint8Array(0);
   private start = 0;
   private readonly dataEnd: number;
+  private readonly decoded = [new Uint8Array(8192), new Uint8Array(8192)];
+  private turn = 0;
 
   constructor(
     readonly path: string,
@@ -239,6 +243,18 @@ class ReadaheadSource implements DataBlockSource {
       this.buf = n === buf.length ? buf : buf.subarray(0, n);
       this.start = offset;
     }
-    return openBlock(this.file, this.buf, offset - this.start, offset, size, BlockType.Data);
+    // Two decode buffers used in turn: the block handed out last stays intact while the next
+    // one is decoded (a scan moves on only after it is done with a block).
+    this.turn ^= 1;
+    const into = this.decoded[this.turn]!;
+    const block = openBlock(this.file, this.buf, offset - this.start, offset, size, BlockType.Data, into);
+    if (block.buffer !== into.buffer && block.length <= DECODE_BUFFER_MAX && block.length > into.length) {
+      // Outgrew the buffer: keep the larger one for the next blocks.
+      this.decoded[this.turn] = new Uint8Array(Math.max(block.length, 2 * into.length));
+    }
+    return block;
   }
 }
+
+/** Largest decode buffer a scan keeps (bigger blocks, holding huge values, get their own). */
+const DECODE_BUFFER_MAX = 1024 * 1024;

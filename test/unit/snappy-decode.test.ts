@@ -32,6 +32,19 @@ describe('snappy decoder', () => {
     }
   });
 
+  it('decodes into a caller buffer when it is large enough, else into a fresh one', () => {
+    const data = new Uint8Array(3000).map((_, i) => (i % 97) ^ (i >> 5));
+    const c = compress(data);
+    const big = new Uint8Array(4096);
+    const a = snappyDecode(c, Infinity, big);
+    expect(a.buffer).toBe(big.buffer);
+    expect(Buffer.from(a).equals(Buffer.from(data))).toBe(true);
+    const small = new Uint8Array(100);
+    const b = snappyDecode(c, Infinity, small);
+    expect(b.buffer).not.toBe(small.buffer);
+    expect(Buffer.from(b).equals(Buffer.from(data))).toBe(true);
+  });
+
   it('refuses output beyond maxLength', () => {
     expect(() => snappyDecode(compress(new Uint8Array(1000)), 999)).toThrow(SnappyError);
   });
