@@ -215,11 +215,13 @@ export const READAHEAD_BYTES = 256 * 1024;
 /** Data blocks for a scan, from windows of consecutive blocks read in one call. */
 class ReadaheadSource implements DataBlockSource {
   /** The window: file bytes [start, start + buf.length). */
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array = new Uint8Array(0);
   private start = 0;
   private readonly dataEnd: number;
   private readonly decoded = [new Uint8Array(8192), new Uint8Array(8192)];
   private turn = 0;
+  private readonly windows: (Uint8Array | undefined)[] = [undefined, undefined];
+  private windowTurn = 0;
 
   constructor(
     readonly path: string,
@@ -235,9 +237,16 @@ class ReadaheadSource implements DataBlockSource {
     const size = this.indexTable.sizes[i]!;
     const end = offset + size + BlockTrailer.bytes;
     if (offset < this.start || end > this.start + this.buf.length) {
-      // A fresh buffer per window: views of uncompressed blocks handed out earlier stay valid.
+      // Two window buffers used in turn, like the decode buffers below: views of the block
+      // handed out last (uncompressed blocks are views into the window) stay intact.
       const windowEnd = Math.max(end, Math.min(this.dataEnd, offset + READAHEAD_BYTES));
-      const buf = new Uint8Array(windowEnd - offset);
+      this.windowTurn ^= 1;
+      let buf = this.windows[this.windowTurn];
+      if (buf === undefined || buf.length < windowEnd - offset) {
+        buf = new Uint8Array(Math.max(windowEnd - offset, Math.min(READAHEAD_BYTES, this.dataEnd)));
+        this.windows[this.windowTurn] = buf;
+      }
+      buf = buf.subarray(0, windowEnd - offset);
       const n = readTableBytes(this.file, buf, offset, 'data blocks');
       if (n < end - offset) throw new ErrCorruption(`table data block: block of ${size} bytes runs past the end of the file`, { file: this.path, offset });
       this.buf = n === buf.length ? buf : buf.subarray(0, n);
