@@ -157,15 +157,24 @@ async function openEngineUnmapped(config: Config, fs: FileSystem, runner?: Compa
   const lock = config.readOnly ? undefined : await takeLock(fs, dir);
   for (let attempt = 1; ; attempt++) {
     const opened: TableHandle[] = [];
+    // Files the open holds (manifest, WAL): closed again if the open fails.
+    const closers: (() => void)[] = [];
     // A read-only open races the writer, which may flush, rotate or rewrite the manifest between
     // our reads: a listed WAL or manifest vanishes, or the manifest names a table we did not
     // list. Every such change renames files, so if a failed open finds the listing changed, it
     // was a race: start again. Damage fails the same way every time.
     const before = config.readOnly ? (await fs.list(dir)).join('/') : '';
     try {
-      return await openLocked(config, fs, dir, lock, opened, runner);
+      return await openLocked(config, fs, dir, lock, opened, closers, runner);
     } catch (e) {
       for (const t of opened) t.reader.close();
+      for (const close of closers.reverse()) {
+        try {
+          close();
+        } catch {
+          // already failing; the original error matters
+        }
+      }
       if (config.readOnly && attempt < READ_ONLY_OPEN_ATTEMPTS && (await fs.list(dir)).join('/') !== before) continue;
       await lock?.release();
       throw e;
@@ -173,7 +182,15 @@ async function openEngineUnmapped(config: Config, fs: FileSystem, runner?: Compa
   }
 }
 
-async function openLocked(config: Config, fs: FileSystem, dir: string, lock: DirLock | undefined, opened: TableHandle[], runner: CompactionRunner | undefined): Promise<Engine> {
+async function openLocked(
+  config: Config,
+  fs: FileSystem,
+  dir: string,
+  lock: DirLock | undefined,
+  opened: TableHandle[],
+  closers: (() => void)[],
+  runner: CompactionRunner | undefined,
+): Promise<Engine> {
   const names = await fs.list(dir);
   const parsed = names.map((n) => ({ name: n, p: parseFileName(n) }));
   let maxNumber = 0;
@@ -194,12 +211,18 @@ async function openLocked(config: Config, fs: FileSystem, dir: string, lock: Dir
     state = { ...emptyState(), nextFileNumber: maxNumber + 2 };
     manifestNumber = maxNumber + 1;
     manifest = await Manifest.create(fs, dir, manifestNumber, state);
+    const m = manifest;
+    closers.push(() => m.close());
   } else {
     if (config.errorIfExists) throw new ErrInvalidConfig(`a database already exists at ${dir} (errorIfExists is true)`);
     const loaded = await loadManifest(fs, dir, current);
     state = loaded.state;
     manifestNumber = current;
-    if (!config.readOnly) manifest = await Manifest.resume(fs, dir, loaded);
+    if (!config.readOnly) {
+      const m = await Manifest.resume(fs, dir, loaded);
+      manifest = m;
+      closers.push(() => m.close());
+    }
   }
 
   const cache = new BlockCache(config.blockCacheSize);
@@ -272,6 +295,7 @@ async function openLocked(config: Config, fs: FileSystem, dir: string, lock: Dir
   if (!config.readOnly) {
     if (active !== undefined) {
       const file = await fs.open(walPath(dir, active.walNumber));
+      closers.push(() => file.close());
       if (last!.validEnd === 0) {
         // A crash right after creating the WAL left it without its header: start it afresh.
         wal = LogWriter.forWal(file, active.walNumber);
@@ -282,6 +306,7 @@ async function openLocked(config: Config, fs: FileSystem, dir: string, lock: Dir
     } else {
       const number = nextFileNumber++;
       const file = await fs.open(walPath(dir, number), { create: true, truncate: true });
+      closers.push(() => file.close());
       wal = LogWriter.forWal(file, number);
       wal.sync();
       await fs.syncDir(dir);

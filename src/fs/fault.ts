@@ -115,6 +115,7 @@ function pathMatches(pattern: string | RegExp | undefined, paths: readonly strin
 }
 
 export class FaultFileSystem implements FileSystem {
+  private readonly open_ = new Set<FileHandle>();
   readonly name: string;
   readonly simulated: boolean;
   private readonly rules = new Map<number, ActiveRule>();
@@ -202,7 +203,19 @@ export class FaultFileSystem implements FileSystem {
 
   async open(path: string, options?: OpenOptions): Promise<FileHandle> {
     this.check('open', [path]);
-    return new FaultFileHandle(this, await this.inner.open(path, options));
+    const h = new FaultFileHandle(this, await this.inner.open(path, options));
+    this.open_.add(h);
+    return h;
+  }
+
+  /** Paths of the handles opened through this file system and not closed yet (leak checks). */
+  openHandles(): string[] {
+    return [...this.open_].map((h) => h.path);
+  }
+
+  /** @internal A handle was closed. */
+  closed(h: FileHandle): void {
+    this.open_.delete(h);
   }
 
   async list(dir: string): Promise<string[]> {
@@ -286,6 +299,7 @@ class FaultFileHandle implements FileHandle {
   }
 
   close(): void {
+    this.fs.closed(this);
     this.inner.close();
   }
 }

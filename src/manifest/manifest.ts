@@ -119,7 +119,13 @@ export class Manifest {
    */
   static async create(fs: FileSystem, dir: string, number: number, state: ManifestState): Promise<Manifest> {
     const file = await fs.open(manifestPath(dir, number), { create: true, truncate: true });
-    const writer = LogWriter.create(file, LogKind.Manifest, number);
+    let writer: LogWriter;
+    try {
+      writer = LogWriter.create(file, LogKind.Manifest, number);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
     try {
       writer.append(encodeRecord(RecordType.Data, encodeEdit(snapshotEdit(state))));
       writer.sync();

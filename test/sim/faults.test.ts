@@ -337,6 +337,7 @@ describe('out of space', () => {
     await db.flush();
     await expectContents(db, acked, 'after space was freed');
     await db.close();
+    expect(fs.openHandles(), 'files left open after close').toEqual([]);
     expect([...(await reopenContents(mem, TINY))].sort(), 'reopened').toEqual([...acked].sort());
     countFaults(fs);
   });
@@ -387,6 +388,7 @@ describe('out of space', () => {
     await expectContents(db, acked, 'after space was freed');
     expect(await strayTables(mem, db)).toEqual([]);
     await db.close();
+    expect(fs.openHandles(), 'files left open after close').toEqual([]);
     expect([...(await reopenContents(mem, TINY))].sort(), 'reopened').toEqual([...acked].sort());
     countFaults(fs);
   });
@@ -432,6 +434,7 @@ describe('out of space', () => {
     await expectContents(db, acked, 'after space was freed');
     expect(await strayTables(mem, db)).toEqual([]);
     await db.close();
+    expect(fs.openHandles(), 'files left open after close').toEqual([]);
     expect([...(await reopenContents(mem, TINY))].sort(), 'reopened').toEqual([...acked].sort());
     countFaults(fs, compactionFs);
   });
@@ -455,6 +458,7 @@ describe('torn writes', () => {
     }
     await expectContents(db, acked, 'after torn appends');
     await db.close();
+    expect(fs.openHandles(), 'files left open after close').toEqual([]);
     expect([...(await reopenContents(mem, TINY))].sort(), 'reopened: torn writes are gone, the rest is whole').toEqual([...acked].sort());
     // Crash clones: synced writes survive; the torn bytes never make a record.
     for (let seed = 1; seed <= 6; seed++) expectSubset(await reopenContents(mem.crashClone({ seed }), TINY), acked, `crash clone ${seed}`);
@@ -478,6 +482,7 @@ describe('torn writes', () => {
     }
     await db.put('after', '2');
     await db.close();
+    expect(fs.openHandles(), 'files left open after close').toEqual([]);
     expect([...(await reopenContents(mem, TINY))].sort()).toEqual([
       ['after', '2'],
       ['before', '1'],
@@ -701,6 +706,9 @@ describe('faults while opening', () => {
           await expectContents(db, want, `${what}, open succeeded`);
           await db.close();
         }
+        // A failed open closes every file it opened (in the browser an open OPFS handle locks
+        // its file until closed); so does a successful open, once closed.
+        expect(fs.openHandles(), `${what}: files left open`).toEqual([]);
         if (!fired) break; // no more operations of this kind
         injected++;
         // The next open (of the state the failed open left, or after a power failure) is whole.
