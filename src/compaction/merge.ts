@@ -48,6 +48,13 @@ export interface CompactionJob {
   nowSeconds: number;
   /** Per deeper level: sorted, disjoint [smallest, largest] user-key ranges of its tables. */
   deeperRanges: [Uint8Array, Uint8Array][][];
+  /**
+   * Smallest user keys of the tables of the level below the output level, sorted (absent or
+   * empty for the last level). An output at least half its target size ends where one of those
+   * tables begins, so that its own compaction later takes whole tables below it, not a part of
+   * a table at each end (less rewriting, as Pebble and RocksDB cut at "grandparent" bounds).
+   */
+  grandparentStarts?: Uint8Array[];
   tableOptions: TableOptions;
 }
 
@@ -93,6 +100,9 @@ export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: B
   let lastUserLen = 0;
   let haveLast = false;
   let next = 0;
+  const gps = job.grandparentStarts ?? [];
+  /** Grandparent tables that begin at or before the current user key. */
+  let gp = 0;
 
   const finishOutput = (): void => {
     if (builder === undefined || file === undefined) return;
@@ -154,8 +164,19 @@ export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: B
           if (!deeperHolds(job, ik, ulen)) continue;
         }
       }
-      // Start a new output between user keys once the current one is full.
-      if (builder !== undefined && !sameUser && builder.estimatedSize() >= job.targetTableBytes) finishOutput();
+      // Start a new output between user keys once the current one is full, or half full where
+      // a table of the level below begins.
+      if (!sameUser) {
+        let crossed = false;
+        while (gp < gps.length && compareRange(gps[gp]!, 0, gps[gp]!.length, ik, 0, ulen) <= 0) {
+          gp++;
+          crossed = true;
+        }
+        if (builder !== undefined) {
+          const size = builder.estimatedSize();
+          if (size >= job.targetTableBytes || (crossed && size >= job.targetTableBytes / 2)) finishOutput();
+        }
+      }
       if (builder === undefined) {
         if (next >= job.outputNumbers.length) throw new Error('compaction ran out of output file numbers');
         fileNumber = job.outputNumbers[next++]!;

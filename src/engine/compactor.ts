@@ -263,6 +263,7 @@ export class Compactor {
       versionsToKeep: e.config.versionsToKeep,
       nowSeconds: nowSeconds(),
       deeperRanges,
+      grandparentStarts: plan.outputLevel < LAST_LEVEL ? (levels[plan.outputLevel + 1] ?? []).map((t: TableInfo) => userKeyOf(t.smallest)) : [],
       tableOptions: tableOptions(e),
     };
     // Subcompactions: a large merge is split between user keys into shards that run on

@@ -115,6 +115,29 @@ describe('compaction merge', () => {
     expect(total).toBe(900);
   });
 
+  it('ends an output at least half its target size where a table of the level below begins', async () => {
+    const fs = new MemoryFileSystem();
+    await fs.mkdir('/db');
+    const entries: E[] = [];
+    for (let i = 0; i < 400; i++) entries.push([`key${String(i).padStart(4, '0')}`, 10_000 + i, `value-${i}-${'v'.repeat(20)}`]);
+    await table(fs, 1, entries);
+    const numbers = Array.from({ length: 64 }, (_, i) => 100 + i);
+    const plain = await runCompaction(fs, job([1], { targetTableBytes: 8192, discardVersion: 0, outputNumbers: numbers }));
+    const firstEnd = fromUtf8(userKeyOf(plain.outputs[0]!.largest));
+    const firstCount = plain.outputs[0]!.entries;
+    for (const o of plain.outputs) await fs.remove(tablePath('/db', o.fileNumber));
+    // Tables below begin at 70 % and at 20 % of the first output's span: only the first lies
+    // past half the target, so the output ends right before it.
+    const at = (f: number): string => `key${String(Math.floor(firstCount * f)).padStart(4, '0')}`;
+    const r = await runCompaction(fs, job([1], { targetTableBytes: 8192, discardVersion: 0, outputNumbers: numbers, grandparentStarts: [utf8(at(0.2)), utf8(at(0.7))] }));
+    expect(fromUtf8(userKeyOf(r.outputs[0]!.largest)) < at(0.7)).toBe(true);
+    expect(fromUtf8(userKeyOf(r.outputs[1]!.smallest))).toBe(at(0.7));
+    expect(fromUtf8(userKeyOf(r.outputs[0]!.largest)) < firstEnd).toBe(true);
+    expect(r.outputs.reduce((n, o) => n + o.entries, 0)).toBe(400);
+    // Past the last start, outputs fill to the target again.
+    expect(r.outputs.length).toBeLessThanOrEqual(plain.outputs.length + 1);
+  });
+
   it('removes its partial outputs when it fails', async () => {
     const mem = await setup();
     const fs = new FaultFileSystem(mem);
