@@ -12,6 +12,7 @@
  *   10 copy:    length-1 in the upper 6 bits, offset = next 2 bytes LE
  *   11 copy:    length-1 in the upper 6 bits, offset = next 4 bytes LE
  */
+import { copyBytes } from './copy.js';
 
 export class SnappyError extends Error {
   constructor(message: string) {
@@ -59,13 +60,7 @@ export function snappyDecode(src: Uint8Array, maxLength = Infinity, into?: Uint8
       }
       len += 1;
       if (pos + len > end || op + len > length) throw new SnappyError('literal runs past the end');
-      if (len <= 64) {
-        let i = 0;
-        for (; i + 4 <= len; i += 4) ov.setInt32(op + i, sv.getInt32(pos + i, true), true);
-        for (; i < len; i++) out[op + i] = src[pos + i]!;
-      } else {
-        out.set(src.subarray(pos, pos + len), op);
-      }
+      copyBytes(src, sv, pos, out, ov, op, len);
       pos += len;
       op += len;
       continue;

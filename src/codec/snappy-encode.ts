@@ -11,6 +11,7 @@
  * Format (github.com/google/snappy format_description.txt): varint uncompressed length, then
  * elements; see snappy-decode.ts.
  */
+import { copyBytes } from './copy.js';
 
 const FRAGMENT = 1 << 16;
 const MAX_TABLE_BITS = 14;
@@ -42,13 +43,7 @@ function emitLiteral(src: Uint8Array, v: DataView, from: number, len: number, ou
     out[op++] = n & 0xff;
     out[op++] = n >>> 8;
   }
-  if (len <= 64) {
-    let i = 0;
-    for (; i + 4 <= len; i += 4) ov.setInt32(op + i, v.getInt32(from + i, true), true);
-    for (; i < len; i++) out[op + i] = src[from + i]!;
-  } else {
-    out.set(src.subarray(from, from + len), op);
-  }
+  copyBytes(src, v, from, out, ov, op, len);
   return op + len;
 }
 
