@@ -29,7 +29,6 @@ export function snappyMaxLength(n: number): number {
   return 32 + n + Math.floor(n / 6);
 }
 
-
 function emitLiteral(src: Uint8Array, v: DataView, from: number, len: number, out: Uint8Array, ov: DataView, op: number): number {
   const n = len - 1;
   if (n < 60) {

@@ -85,7 +85,6 @@ function deeperHolds(job: CompactionJob, key: Uint8Array, ulen: number): boolean
   return false;
 }
 
-
 export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: BlockCache = new BlockCache(0)): Promise<CompactionResult> {
   const readers: TableReader[] = [];
   const outputs: TableInfo[] = [];

@@ -4,8 +4,8 @@
  * deeper down instead of waiting behind it), a large merge split into shards across the free
  * threads. Picks the most urgent level (compaction/picker.ts), runs the merge through a
  * `CompactionRunner` (inline with time slices, or on worker threads on Node), then, in one
- * synchronous step after the manifest edit is synced, installs the new Version. Inputs become obsolete and their files are deleted when
- * the last reader releases them (version.ts).
+ * synchronous step after the manifest edit is synced, installs the new Version. Inputs become
+ * obsolete and their files are deleted when the last reader releases them (version.ts).
  *
  * Crash safety: outputs are written and synced, then the directory, then the manifest edit that
  * swaps inputs for outputs. A crash before the edit leaves orphan outputs (removed on open); a
