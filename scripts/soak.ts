@@ -72,7 +72,7 @@ for (let i = 0; i < seeds && Date.now() < deadline; i++) {
     done++;
     console.log(
       `[${clock(t0)}] seed ${seed} ${config.name}: ok, ${tally.runs} sequences, ${tally.ops} ops, ${tally.crashes} crashes, ${tally.faults} faults, ` +
-        `${tally.flushes} flushes, ${tally.compactions} compactions (${Date.now() - started} ms)`,
+        `${tally.flushes} flushes, ${tally.compactions} compactions, ${tally.txns} transactions (${tally.txnCommits} committed writes, ${tally.conflicts} conflicts) (${Date.now() - started} ms)`,
     );
   } catch (e) {
     console.error(`\n[${clock(t0)}] seed ${seed} ${config.name}: FAILED`);
@@ -83,5 +83,5 @@ for (let i = 0; i < seeds && Date.now() < deadline; i++) {
 }
 console.log(
   `\nsoak: ${done} seeds, ${total.runs} sequences, ${total.ops} operations checked, ${total.crashes} crash points and ${total.reopens} reopens recovered, ` +
-    `${total.faults} faults injected, 0 failures (${clock(t0)})`,
+    `${total.faults} faults injected, ${total.txns} transactions (${total.conflicts} conflicts), 0 failures (${clock(t0)})`,
 );
