@@ -44,17 +44,18 @@ describe('compaction worker threads', () => {
     await again.close();
   });
 
-  it('close() while compactions run finishes cleanly and loses nothing', async () => {
-    const path = join(root, 'b');
-    const db = await open({ path, ...SMALL });
+  it.each([1, 2])('close() while compactions run (on %i worker(s), several at once with 2) finishes cleanly and loses nothing', async (workers) => {
+    const path = join(root, `b${workers}`);
+    const db = await open({ path, ...SMALL, compactionWorkers: workers });
     for (let i = 0; i < 20000; i += 1000) {
       const b = db.batch();
       for (let j = i; j < i + 1000; j++) b.put(key(j), `v${j}`);
       await b.write();
     }
     await db.close();
-    const again = await open({ path, ...SMALL });
+    const again = await open({ path, ...SMALL, compactionWorkers: workers });
     for (let j = 0; j < 20000; j += 101) expect(s(again.getSync(key(j))!)).toBe(`v${j}`);
+    expect((await again.verify()).problems).toEqual([]);
     await again.close();
   });
 });
