@@ -16,7 +16,7 @@ import { ErrorCode, SettError } from '../api/errors.js';
 import { isFsError } from '../fs/types.js';
 import { mapWriteError } from './commit.js';
 import { manifestPath, tablePath, walPath } from '../manifest/filenames.js';
-import { Manifest } from '../manifest/manifest.js';
+import { CurrentSwitchUnsynced, Manifest } from '../manifest/manifest.js';
 import { TableReader } from '../sstable/index.js';
 import type { Engine } from './engine.js';
 import { TableHandle } from './version.js';
@@ -212,7 +212,16 @@ export async function maybeRewriteManifest(e: Engine): Promise<void> {
   if (m === undefined || m.sizeBytes < e.config.manifestRewriteBytes) return;
   const number = e.allocateFileNumber();
   const state = { ...m.state, nextFileNumber: e.nextFileNumber };
-  const next = await Manifest.create(e.fs, e.dir, number, state);
+  let next: Manifest;
+  try {
+    next = await Manifest.create(e.fs, e.dir, number, state);
+  } catch (err) {
+    // CURRENT may already name the new manifest: appending to the old one would be lost
+    // after a restart that reads the new one. Fail the store; a reopen finds either
+    // manifest consistent.
+    if (err instanceof CurrentSwitchUnsynced) throw e.fail(err.cause, 'syncing the directory after switching CURRENT to a rewritten manifest failed');
+    throw err;
+  }
   e.manifest = next;
   m.close();
   await e.fs.remove(manifestPath(e.dir, m.number)).catch(() => undefined);

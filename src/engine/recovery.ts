@@ -20,7 +20,7 @@ import { initChecksum } from '../codec/checksum.js';
 import { readAll } from '../fs/read-all.js';
 import { type DirLock, type FileSystem, isFsError, joinPath } from '../fs/types.js';
 import { FileKind, parseFileName, tablePath, walPath } from '../manifest/filenames.js';
-import { loadManifest, Manifest, readCurrent } from '../manifest/manifest.js';
+import { CurrentSwitchUnsynced, loadManifest, Manifest, readCurrent } from '../manifest/manifest.js';
 import { emptyState, liveTableNumbers, type ManifestState } from '../manifest/state.js';
 import { Memtable } from '../memtable/index.js';
 import { BlockCache } from '../sstable/index.js';
@@ -210,7 +210,13 @@ async function openLocked(
     if (config.readOnly || !config.createIfMissing) throw new ErrInvalidConfig(`no database at ${dir} (createIfMissing is false or readOnly is true)`);
     state = { ...emptyState(), nextFileNumber: maxNumber + 2 };
     manifestNumber = maxNumber + 1;
-    manifest = await Manifest.create(fs, dir, manifestNumber, state);
+    try {
+      manifest = await Manifest.create(fs, dir, manifestNumber, state);
+    } catch (err) {
+      // Creating a store: whichever manifest CURRENT names after a restart holds the empty
+      // state, so a failed directory sync is only the open's failure.
+      throw err instanceof CurrentSwitchUnsynced ? err.cause : err;
+    }
     const m = manifest;
     closers.push(() => m.close());
   } else {

@@ -188,6 +188,19 @@ export class Manifest {
   }
 }
 
+/**
+ * Thrown by `Manifest.create` when CURRENT was already renamed to name the new manifest but
+ * making that rename durable failed: after a restart either manifest may be the current one
+ * (both hold a consistent state), so the caller must neither append to the old manifest nor
+ * remove the new one. The engine fails the store (as for a failed manifest fsync).
+ */
+export class CurrentSwitchUnsynced extends Error {
+  constructor(cause: unknown) {
+    super(`CURRENT names the new manifest, but syncing the directory failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'CurrentSwitchUnsynced';
+  }
+}
+
 async function writeCurrent(fs: FileSystem, dir: string, number: number): Promise<void> {
   const tmp = joinPath(dir, 'CURRENT.tmp');
   const f = await fs.open(tmp, { create: true, truncate: true });
@@ -198,5 +211,9 @@ async function writeCurrent(fs: FileSystem, dir: string, number: number): Promis
     f.close();
   }
   await fs.rename(tmp, joinPath(dir, CURRENT));
-  await fs.syncDir(dir);
+  try {
+    await fs.syncDir(dir);
+  } catch (e) {
+    throw new CurrentSwitchUnsynced(e);
+  }
 }

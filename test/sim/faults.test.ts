@@ -29,6 +29,7 @@ import { MemoryFileSystem } from '../../src/fs/memory.js';
 import { FsError } from '../../src/fs/types.js';
 import { open } from '../../src/index.js';
 import { TINY } from '../helpers/db.js';
+import { HookFileSystem } from '../helpers/hook-fs.js';
 import { figures } from '../helpers/figures.js';
 
 const PATH = '/db';
@@ -280,6 +281,47 @@ describe('fsync failures fail the store', () => {
     expect([...(await reopenContents(mem.crashClone({ seed: 1, keepUnsynced: 'all' }), TINY))].sort(), 'edit kept').toEqual([...acked].sort());
     expect([...(await reopenContents(mem.crashClone({ seed: 1, keepUnsynced: 'none' }), TINY))].sort(), 'edit lost').toEqual([...acked].sort());
     countFaults(fs);
+  });
+
+  it('ENOSPC on the directory sync right after CURRENT switched to a rewritten manifest fails the store; a reopen, from either manifest, holds every acknowledged write', async () => {
+    const mem = new MemoryFileSystem();
+    // Armed once the store is open: the first directory sync after CURRENT.tmp is renamed over
+    // CURRENT (a manifest rewrite) fails. Before the fix the flusher retried it as "not made"
+    // and kept appending edits to the old manifest, which a restart reading CURRENT (the new
+    // manifest) would never see.
+    let armed = false;
+    let switched = false;
+    let fired = false;
+    const hfs = new HookFileSystem(mem, (label) => {
+      if (!armed) return;
+      if (label.startsWith('rename ') && label.endsWith(`${PATH}/CURRENT`)) switched = true;
+      else if (switched && label.startsWith('syncDir ')) {
+        armed = false;
+        fired = true;
+        throw new FsError('ENOSPC', 'injected: no space for the directory sync', { path: PATH, injected: true });
+      }
+    });
+    const db = await open({ path: PATH, fs: hfs, ...TINY });
+    armed = true;
+    const acked: Expected = new Map();
+    let failure: SettError | undefined;
+    for (let i = 0; i < 5000 && failure === undefined; i++) {
+      try {
+        await db.put(key(i % 400), value(i));
+        acked.set(key(i % 400), value(i));
+        if (i % 50 === 49) await db.flush();
+      } catch (e) {
+        failure = e as SettError;
+      }
+    }
+    expect(fired, 'a manifest rewrite should have happened').toBe(true);
+    expect(failure, 'writes after the failed switch are refused').toBeDefined();
+    expect(codeOf(failure)).toBe('ErrStoreFailed');
+    expectInjectedCause(failure!, 'ENOSPC');
+    await expectContents(db, acked, 'reads on the failed store');
+    await db.close();
+    expect([...(await reopenContents(mem.crashClone({ seed: 1, keepUnsynced: 'all' }), TINY))].sort(), 'switch kept').toEqual([...acked].sort());
+    expect([...(await reopenContents(mem.crashClone({ seed: 1, keepUnsynced: 'none' }), TINY))].sort(), 'switch lost').toEqual([...acked].sort());
   });
 
   it('failed manifest fsync during compaction fails the store', async () => {
