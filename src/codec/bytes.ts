@@ -46,6 +46,21 @@ export function sharedPrefixLength(a: Uint8Array, b: Uint8Array): number {
   return i;
 }
 
+/**
+ * Makes `buf` hold src[0, len), given that its first `from` bytes already do (the prefix a
+ * key shares with the previous one): copies only the rest, growing `buf` if it is too small.
+ * Returns the buffer to keep. Builders and the merge keep their "previous key" this way.
+ */
+export function keepPrefix(buf: Uint8Array, src: Uint8Array, len: number, from = 0): Uint8Array {
+  if (buf.length < len) {
+    const grown = new Uint8Array(Math.max(len, buf.length * 2));
+    grown.set(buf.subarray(0, from));
+    buf = grown;
+  }
+  for (let i = from; i < len; i++) buf[i] = src[i]!;
+  return buf;
+}
+
 export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
 }

@@ -13,7 +13,7 @@
  *  - that newest tombstone (or expired entry) itself is dropped only if no deeper level holds
  *    the key: otherwise it still hides an older value below (the case Badger got wrong).
  */
-import { compareRange } from '../codec/bytes.js';
+import { compareRange, keepPrefix } from '../codec/bytes.js';
 import type { InternalIterator } from '../codec/iterator.js';
 import { makeInternalKey, readTrailer, TRAILER_BYTES, VERSION_MAX } from '../codec/keys.js';
 import type { FileSystem } from '../fs/types.js';
@@ -95,7 +95,7 @@ export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: B
   let file: Awaited<ReturnType<FileSystem['open']>> | undefined;
   let fileNumber = 0;
   // The current user key, copied into a reused buffer (no allocation per key).
-  let lastUser = new Uint8Array(64);
+  let lastUser: Uint8Array = new Uint8Array(64);
   let lastUserLen = 0;
   let haveLast = false;
   let next = 0;
@@ -146,8 +146,7 @@ export async function runCompaction(fs: FileSystem, job: CompactionJob, cache: B
       if (!sameUser) {
         // Track the user key even when its entries are dropped: an older version below a
         // dropped tombstone must still be recognised as the same key (and dropped too).
-        if (lastUser.length < ulen) lastUser = new Uint8Array(Math.max(ulen, lastUser.length * 2));
-        for (let i = 0; i < ulen; i++) lastUser[i] = ik[i]!;
+        lastUser = keepPrefix(lastUser, ik, ulen);
         lastUserLen = ulen;
         haveLast = true;
         belowDiscard = 0;

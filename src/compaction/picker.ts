@@ -114,9 +114,7 @@ export function planFor(
   if (src.length === 0 || level >= LAST_LEVEL) return undefined;
   const outputLevel = level === 0 ? sizing.baseLevel : level + 1;
   const dst = levels[outputLevel] ?? [];
-  const make = (upper: TableInfo[]): CompactionPlan => {
-    const [a, b] = rangeOf(upper);
-    const lower = overlapping(dst, a, b);
+  const make = (upper: TableInfo[], lower = overlapping(dst, ...rangeOf(upper))): CompactionPlan => {
     // L0 tables overlap each other, so one may only move alone if it is the only one.
     const trivialMove = lower.length === 0 && upper.length === 1 && (level > 0 || src.length === 1);
     return { level, outputLevel, upper, lower, trivialMove, targetTableBytes: tableTargetBytes(outputLevel, sizing, tuning), score, sizing };
@@ -132,9 +130,10 @@ export function planFor(
   let bestRatio = Infinity;
   for (const t of src) {
     if (running.busy.has(t.fileNumber)) continue;
-    const ratio = bytes(overlapping(dst, lo(t), hi(t))) / Math.max(1, t.fileSize);
+    const lower = overlapping(dst, lo(t), hi(t));
+    const ratio = bytes(lower) / Math.max(1, t.fileSize);
     if (ratio >= bestRatio) continue;
-    const plan = make([t]);
+    const plan = make([t], lower);
     if (clashes(plan, running)) continue;
     bestRatio = ratio;
     best = plan;

@@ -156,8 +156,7 @@ async function openEngineUnmapped(config: Config, fs: FileSystem, runner?: Compa
   }
   const lock = config.readOnly ? undefined : await takeLock(fs, dir);
   for (let attempt = 1; ; attempt++) {
-    const opened: TableHandle[] = [];
-    // Files the open holds (manifest, WAL): closed again if the open fails.
+    // What the open holds (manifest, WAL, tables): closed again if the open fails.
     const closers: (() => void)[] = [];
     // A read-only open races the writer, which may flush, rotate or rewrite the manifest between
     // our reads: a listed WAL or manifest vanishes, or the manifest names a table we did not
@@ -165,9 +164,8 @@ async function openEngineUnmapped(config: Config, fs: FileSystem, runner?: Compa
     // was a race: start again. Damage fails the same way every time.
     const before = config.readOnly ? (await fs.list(dir)).join('/') : '';
     try {
-      return await openLocked(config, fs, dir, lock, opened, closers, runner);
+      return await openLocked(config, fs, dir, lock, closers, runner);
     } catch (e) {
-      for (const t of opened) t.reader.close();
       for (const close of closers.reverse()) {
         try {
           close();
@@ -187,7 +185,6 @@ async function openLocked(
   fs: FileSystem,
   dir: string,
   lock: DirLock | undefined,
-  opened: TableHandle[],
   closers: (() => void)[],
   runner: CompactionRunner | undefined,
 ): Promise<Engine> {
@@ -242,7 +239,7 @@ async function openLocked(
       const name = tablePath(dir, info.fileNumber);
       if (!onDisk.has(name.slice(name.lastIndexOf('/') + 1))) throw new ErrCorruption(`table ${info.fileNumber} is listed in the manifest but missing`, { file: name });
       const handle = await openTable({ fs, dir, cache, removals }, info);
-      opened.push(handle);
+      closers.push(() => handle.reader.close());
       handles.push(handle);
     }
     levels.push(handles);

@@ -9,7 +9,7 @@
  * binary-search the restart array. Invariant: a finished block has at least one entry and its
  * first restart is offset 0. The caller adds keys in increasing order (TableBuilder checks it).
  */
-import { putU32 } from '../codec/bytes.js';
+import { keepPrefix, putU32 } from '../codec/bytes.js';
 import { putVarint } from '../codec/varint.js';
 
 export class BlockBuilder {
@@ -99,19 +99,10 @@ export class BlockBuilder {
 
     // A caller that passes `common` keeps the previous key itself (TableBuilder does), so
     // the copy here is only for callers that do not; a builder is used one way or the other.
-    if (common >= 0) {
-      this.counter++;
-      this.count++;
-      return;
+    if (common < 0) {
+      this.lastKey = keepPrefix(this.lastKey, key, klen, shared);
+      this.lastKeyLen = klen;
     }
-    if (this.lastKey.length < klen) {
-      const grown = new Uint8Array(Math.max(klen, this.lastKey.length * 2));
-      grown.set(this.lastKey.subarray(0, shared));
-      this.lastKey = grown;
-    }
-    const last = this.lastKey;
-    for (let i = shared; i < klen; i++) last[i] = key[i]!;
-    this.lastKeyLen = klen;
     this.counter++;
     this.count++;
   }

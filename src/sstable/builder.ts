@@ -9,6 +9,7 @@
  * `writeAt` calls. The builder writes from offset 0 of an empty file; it neither syncs nor
  * closes the file.
  */
+import { keepPrefix } from '../codec/bytes.js';
 import { Compression, snappyCompress } from '../codec/compression.js';
 import { readTrailer, TRAILER_BYTES, VERSION_MAX } from '../codec/keys.js';
 import { EntryKind, MetaFlag } from '../codec/value.js';
@@ -81,7 +82,7 @@ export class TableBuilder {
   private wpos = 0;
   /** File offset of wbuf[0]. */
   private flushed = 0;
-  private lastKey = new Uint8Array(64);
+  private lastKey: Uint8Array = new Uint8Array(64);
   private lastKeyLen = 0;
   private smallest: Uint8Array | undefined;
   private count = 0;
@@ -160,13 +161,7 @@ export class TableBuilder {
     this.rawValueBytes += encodedValue.length;
     this.count++;
 
-    if (this.lastKey.length < len) {
-      const grown = new Uint8Array(Math.max(len, this.lastKey.length * 2));
-      grown.set(this.lastKey.subarray(0, common));
-      this.lastKey = grown;
-    }
-    const lk = this.lastKey;
-    for (let i = common; i < len; i++) lk[i] = internalKey[i]!;
+    this.lastKey = keepPrefix(this.lastKey, internalKey, len, common);
     this.lastKeyLen = len;
 
     this.dataBlock.add(internalKey, encodedValue, common);
