@@ -43,11 +43,28 @@ export function sealBlock(buf: Uint8Array, pos: number, n: number, typeByte: num
  * with the file path and block offset on any damage, and ErrIO if the read itself fails.
  */
 export function readBlock(file: FileHandle, offset: number, size: number, type: BlockType): Uint8Array {
-  const buf = new Uint8Array(size + BlockTrailer.bytes);
+  const want = size + BlockTrailer.bytes;
+  // The stored bytes go through a reused buffer: a block-cache miss then allocates only the
+  // block it returns. Two fresh ArrayBuffers per miss (stored and uncompressed) made random
+  // reads churn external memory fast enough to force a full GC every few hundred
+  // milliseconds on the caller's thread, each pausing it for up to ~15 ms.
+  let buf: Uint8Array;
+  if (want <= READ_SCRATCH_MAX) {
+    if (readScratch.length < want) readScratch = new Uint8Array(Math.max(want, Math.min(READ_SCRATCH_MAX, readScratch.length * 2), 16 * 1024));
+    buf = readScratch.subarray(0, want);
+  } else {
+    buf = new Uint8Array(want);
+  }
   const n = readTableBytes(file, buf, offset, `${blockTypeName(type)} block`);
-  if (n !== buf.length) throw corrupt(file, offset, type, `block of ${size} bytes runs past the end of the file`);
-  return openBlock(file, buf, 0, offset, size, type);
+  if (n !== want) throw corrupt(file, offset, type, `block of ${size} bytes runs past the end of the file`);
+  const block = openBlock(file, buf, 0, offset, size, type);
+  // Uncompressed contents are a view of the buffer read: copy them out of the scratch.
+  return block.buffer === readScratch.buffer ? block.slice() : block;
 }
+
+/** Largest block read through the reused buffer (bigger ones, holding huge values, get their own). */
+const READ_SCRATCH_MAX = 1024 * 1024;
+let readScratch = new Uint8Array(0);
 
 /**
  * Verifies and uncompresses the block whose stored bytes and trailer lie at buf[at, at + size +

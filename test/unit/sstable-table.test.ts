@@ -377,6 +377,33 @@ describe('reader and cache', () => {
     expect(cache.misses).toBeGreaterThan(t.properties.dataBlocks);
   });
 
+  it('blocks read through the reused read buffer are copies: later reads never change a cached block', () => {
+    for (const compression of [Compression.None, Compression.Snappy]) {
+      const entries = randomEntries(rng(8), 300, 1, 200);
+      const a = open(build(entries, opts({ blockSize: 512, compression })).file, new BlockCache(1 << 20), 1);
+      const b = open(build(entries, opts({ blockSize: 512, compression })).file, new BlockCache(1 << 20), 2);
+      const first = a.dataBlock(0);
+      const copy = first.slice();
+      const seen = new Set<ArrayBufferLike>([first.buffer]);
+      for (let i = 1; i < a.properties.dataBlocks; i++) seen.add(a.dataBlock(i).buffer);
+      for (let i = 0; i < b.properties.dataBlocks; i++) seen.add(b.dataBlock(i).buffer);
+      expect(bytesEqual(first, copy)).toBe(true);
+      // Every cached block owns its memory.
+      expect(seen.size).toBe(a.properties.dataBlocks + b.properties.dataBlocks);
+      for (const [k, v] of entries) expect(a.get(userKeyOf(k), versionOf(k))).toEqual(v);
+    }
+  });
+
+  it('a block larger than the reused read buffer (a huge value) reads back', () => {
+    for (const compression of [Compression.None, Compression.Snappy]) {
+      const big = new Uint8Array(1536 * 1024);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+      const entries: Entry[] = sortEntries([[ik('a', 1), put('small')], [ik('big', 1), put(big)], [ik('c', 1), put('x')]]);
+      const t = open(build(entries, opts({ compression })).file, new BlockCache(0));
+      for (const [k, v] of entries) expect(bytesEqual(t.get(userKeyOf(k), versionOf(k))!, v)).toBe(true);
+    }
+  });
+
   it('use after close throws', () => {
     const t = open(build([[ik('a', 1), put('x')]]).file);
     t.close();
