@@ -22,6 +22,22 @@ export class SnappyError extends Error {
 }
 
 /**
+ * The uncompressed length a snappy stream src[start, end) declares in its header, or -1 if the
+ * header is malformed. Only a size hint: the stream itself is checked when decoded.
+ */
+export function snappyDecodedLength(src: Uint8Array, start: number, end: number): number {
+  let length = 0;
+  let shift = 1;
+  for (let pos = start; pos < end && pos < start + 5; pos++) {
+    const b = src[pos]!;
+    length += (b & 0x7f) * shift;
+    if (b < 0x80) return length;
+    shift *= 128;
+  }
+  return -1;
+}
+
+/**
  * Decompresses `src`; throws SnappyError if it is malformed or would exceed `maxLength`. With
  * `into` large enough, the output is written there and a view of it returned (no allocation);
  * otherwise into a fresh array.

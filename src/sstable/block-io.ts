@@ -10,6 +10,7 @@ import { ErrCorruption, ErrIO } from '../api/errors.js';
 import { getU32, putU32 } from '../codec/bytes.js';
 import { checksum } from '../codec/checksum.js';
 import { Compression, snappyUncompress } from '../codec/compression.js';
+import { snappyDecodedLength } from '../codec/snappy-decode.js';
 import type { FileHandle } from '../fs/types.js';
 import { BlockTrailer, BlockType } from './format.js';
 
@@ -39,15 +40,16 @@ export function sealBlock(buf: Uint8Array, pos: number, n: number, typeByte: num
 
 /**
  * Reads the block at `offset` with stored size `size`, verifies its checksum and type, and
- * returns its uncompressed contents (a fresh array the caller may cache). Throws ErrCorruption
+ * returns its uncompressed contents (an array the caller may cache: memory of its own, or a
+ * buffer from `take`, which must return at least the bytes asked for). Throws ErrCorruption
  * with the file path and block offset on any damage, and ErrIO if the read itself fails.
  */
-export function readBlock(file: FileHandle, offset: number, size: number, type: BlockType): Uint8Array {
+export function readBlock(file: FileHandle, offset: number, size: number, type: BlockType, take?: (bytes: number) => Uint8Array): Uint8Array {
   const want = size + BlockTrailer.bytes;
-  // The stored bytes go through a reused buffer: a block-cache miss then allocates only the
-  // block it returns. Two fresh ArrayBuffers per miss (stored and uncompressed) made random
-  // reads churn external memory fast enough to force a full GC every few hundred
-  // milliseconds on the caller's thread, each pausing it for up to ~15 ms.
+  // The stored bytes go through a reused buffer: a block-cache miss then allocates at most the
+  // block it returns (none when the cache hands back an evicted block's memory). Two fresh
+  // ArrayBuffers per miss made random reads churn external memory fast enough to force a full
+  // GC every few hundred milliseconds on the caller's thread, each pausing it for up to ~15 ms.
   let buf: Uint8Array;
   if (want <= READ_SCRATCH_MAX) {
     if (readScratch.length < want) readScratch = new Uint8Array(Math.max(want, Math.min(READ_SCRATCH_MAX, readScratch.length * 2), 16 * 1024));
@@ -57,9 +59,19 @@ export function readBlock(file: FileHandle, offset: number, size: number, type: 
   }
   const n = readTableBytes(file, buf, offset, `${blockTypeName(type)} block`);
   if (n !== want) throw corrupt(file, offset, type, `block of ${size} bytes runs past the end of the file`);
-  const block = openBlock(file, buf, 0, offset, size, type);
-  // Uncompressed contents are a view of the buffer read: copy them out of the scratch.
-  return block.buffer === readScratch.buffer ? block.slice() : block;
+  let into: Uint8Array | undefined;
+  if (take !== undefined) {
+    // The header only sizes the buffer; openBlock verifies the checksum before decoding.
+    const snappy = (buf[size]! & 0x0f) === Compression.Snappy;
+    const length = snappy ? snappyDecodedLength(buf, 0, size) : size;
+    if (length >= 0 && length <= size * SNAPPY_EXPANSION_MAX + 64) into = take(length);
+  }
+  const block = openBlock(file, buf, 0, offset, size, type, into);
+  if (block.buffer !== buf.buffer || (buf.buffer !== readScratch.buffer && into === undefined)) return block;
+  // Uncompressed contents are a view of the buffer read: copy them out of the shared one.
+  const out = into !== undefined && into.length >= size ? into : new Uint8Array(size);
+  out.set(block);
+  return out.length === size ? out : out.subarray(0, size);
 }
 
 /** Largest block read through the reused buffer (bigger ones, holding huge values, get their own). */

@@ -10,15 +10,29 @@
  * Cached arrays are shared and must never be written to. File numbers are never reused, so an
  * entry can only go stale when its file is deleted; whoever deletes a table calls `evictFile`
  * (closing a reader does not evict, so a reopened reader finds its blocks warm).
+ *
+ * Memory reuse: the memory of an evicted block is handed out again (`take`) for the next block
+ * read, so a busy cache allocates nothing per miss (fresh ArrayBuffers per miss forced full GCs
+ * on the reading thread). That is safe only for blocks nobody can still be reading: a block is
+ * reused only if it was never handed out with `share` (iterators, which keep a block between
+ * calls, ask with share; a point lookup finishes with its block before the next cache call).
  */
 
 export const BLOCK_CACHE_ENTRY_OVERHEAD_BYTES = 96;
+
+/** Evicted blocks kept for reuse: at most this many bytes, each at most SPARE_BLOCK_MAX. */
+const SPARE_BYTES_MAX = 1024 * 1024;
+const SPARE_BLOCK_MAX = 64 * 1024;
+/** Fresh block memory is rounded up to this, so that a spare fits the next block of about its size. */
+const BLOCK_ROUND = 128;
 
 interface Entry {
   fileNumber: number;
   offset: number;
   block: Uint8Array;
   charge: number;
+  /** Handed to a holder that may keep it (an iterator): its memory is never reused. */
+  shared: boolean;
   /** Towards the most recently used end. */
   newer: Entry | undefined;
   /** Towards the least recently used end. */
@@ -35,6 +49,9 @@ export class BlockCache {
   private head: Entry | undefined;
   /** Least recently used entry. */
   private tail: Entry | undefined;
+  /** Memory of evicted, never-shared blocks, for `take`. */
+  private spare: Uint8Array[] = [];
+  private spareBytes = 0;
 
   constructor(capacityBytes: number) {
     if (!Number.isSafeInteger(capacityBytes) || capacityBytes < 0) {
@@ -62,13 +79,18 @@ export class BlockCache {
     return n;
   }
 
-  get(fileNumber: number, offset: number): Uint8Array | undefined {
+  /**
+   * The cached block, or undefined. With `share`, the caller may keep the block after its next
+   * call into this cache (else it must be done with it by then: the memory may be reused).
+   */
+  get(fileNumber: number, offset: number, share = false): Uint8Array | undefined {
     const e = this.files.get(fileNumber)?.get(offset);
     if (e === undefined) {
       this.missCount++;
       return undefined;
     }
     this.hitCount++;
+    if (share) e.shared = true;
     if (e !== this.head) {
       this.unlink(e);
       this.pushHead(e);
@@ -76,8 +98,10 @@ export class BlockCache {
     return e.block;
   }
 
-  set(fileNumber: number, offset: number, block: Uint8Array): void {
-    const charge = block.byteLength + BLOCK_CACHE_ENTRY_OVERHEAD_BYTES;
+  /** Caches a block (`share` as for `get`). */
+  set(fileNumber: number, offset: number, block: Uint8Array, share = false): void {
+    // Charged for all the memory it holds (a reused or rounded buffer may be a little larger).
+    const charge = Math.max(block.byteLength, block.buffer.byteLength) + BLOCK_CACHE_ENTRY_OVERHEAD_BYTES;
     if (charge > this.capacityBytes) return;
     let byOffset = this.files.get(fileNumber);
     if (byOffset === undefined) {
@@ -88,8 +112,9 @@ export class BlockCache {
     if (old !== undefined) {
       this.unlink(old);
       this.used -= old.charge;
+      // Whoever read it may still hold the old block: never reuse it.
     }
-    const e: Entry = { fileNumber, offset, block, charge, newer: undefined, older: undefined };
+    const e: Entry = { fileNumber, offset, block, charge, shared: share, newer: undefined, older: undefined };
     byOffset.set(offset, e);
     this.pushHead(e);
     this.used += charge;
@@ -106,13 +131,46 @@ export class BlockCache {
     for (const e of byOffset.values()) {
       this.unlink(e);
       this.used -= e.charge;
+      this.keepSpare(e);
     }
     this.files.delete(fileNumber);
+  }
+
+  /**
+   * Memory for a block of `bytes` bytes: a reused evicted block's if one fits, else fresh. The
+   * returned array may be longer than asked; its memory belongs to the caller until it is
+   * cached with `set`.
+   */
+  take(bytes: number): Uint8Array {
+    const spare = this.spare;
+    // The most recently evicted few: blocks are mostly of one size, a wide search rarely pays.
+    for (let i = spare.length - 1, tries = 0; i >= 0 && tries < 8; i--, tries++) {
+      const b = spare[i]!;
+      if (b.length >= bytes && b.length <= bytes + (bytes >>> 4) + BLOCK_ROUND) {
+        spare[i] = spare[spare.length - 1]!;
+        spare.pop();
+        this.spareBytes -= b.length;
+        return b;
+      }
+    }
+    return new Uint8Array(Math.ceil(bytes / BLOCK_ROUND) * BLOCK_ROUND);
+  }
+
+  /** Keeps an evicted block's memory for `take`, if no one may still be reading it. */
+  private keepSpare(e: Entry): void {
+    const b = e.block;
+    const n = b.buffer.byteLength;
+    if (e.shared || b.byteOffset !== 0 || !(b.buffer instanceof ArrayBuffer) || n > SPARE_BLOCK_MAX) return;
+    if (this.spareBytes + n > SPARE_BYTES_MAX) return;
+    this.spare.push(new Uint8Array(b.buffer));
+    this.spareBytes += n;
   }
 
   /** Drops every block. Counters are kept. */
   clear(): void {
     this.files.clear();
+    this.spare = [];
+    this.spareBytes = 0;
     this.head = undefined;
     this.tail = undefined;
     this.used = 0;
@@ -121,6 +179,7 @@ export class BlockCache {
   private remove(e: Entry): void {
     this.unlink(e);
     this.used -= e.charge;
+    this.keepSpare(e);
     const byOffset = this.files.get(e.fileNumber);
     if (byOffset === undefined) return;
     byOffset.delete(e.offset);

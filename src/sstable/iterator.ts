@@ -17,7 +17,7 @@ export interface DataBlockSource {
   readonly path: string;
   readonly indexTable: IndexTable;
   /** Uncompressed, verified contents of data block i (from the cache or the file). */
-  dataBlock(i: number): Uint8Array;
+  dataBlock(i: number, share: boolean): Uint8Array;
 }
 
 export class TableIterator implements InternalIterator {
@@ -98,7 +98,8 @@ export class TableIterator implements InternalIterator {
 
   private load(i: number): void {
     this.blockIndex = -1; // stays -1 if the read throws
-    this.block.reset(this.table.dataBlock(i), this.table.path, this.index.offsets[i]!);
+    // Shared: the block stays in use between calls, so the cache must not reuse its memory.
+    this.block.reset(this.table.dataBlock(i, true), this.table.path, this.index.offsets[i]!);
     this.blockIndex = i;
   }
 

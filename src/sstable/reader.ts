@@ -141,16 +141,23 @@ export class TableReader implements DataBlockSource {
     return new TableIterator(new ReadaheadSource(this.path, this.indexTable, this.file));
   }
 
-  /** Contents of data block i, from the cache or read and verified from the file. */
-  dataBlock(i: number): Uint8Array {
+  /**
+   * Contents of data block i, from the cache or read and verified from the file. Without
+   * `share`, the caller must be done with the block before its next call into this reader or
+   * another of the same cache (its memory may then be reused); iterators, which keep a block
+   * between calls, pass `share`.
+   */
+  dataBlock(i: number, share = false): Uint8Array {
     const offset = this.indexTable.offsets[i]!;
-    let block = this.cache.get(this.fileNumber, offset);
+    let block = this.cache.get(this.fileNumber, offset, share);
     if (block === undefined) {
-      block = readBlock(this.file, offset, this.indexTable.sizes[i]!, BlockType.Data);
-      this.cache.set(this.fileNumber, offset, block);
+      block = readBlock(this.file, offset, this.indexTable.sizes[i]!, BlockType.Data, this.take);
+      this.cache.set(this.fileNumber, offset, block, share);
     }
     return block;
   }
+
+  private readonly take = (bytes: number): Uint8Array => this.cache.take(bytes);
 
   /**
    * Re-reads every block from the file (bypassing the cache) and checks checksums, structure

@@ -394,6 +394,45 @@ describe('reader and cache', () => {
     }
   });
 
+  it('the memory of an evicted block is reused for the next miss, never that of a block an iterator was given', () => {
+    for (const compression of [Compression.None, Compression.Snappy]) {
+      const entries = randomEntries(rng(9), 600, 1, 100);
+      const { file } = build(entries, opts({ blockSize: 512, compression }));
+      // Room for about three blocks: every other lookup misses and evicts.
+      const cache = new BlockCache(3 * 700);
+      const t = open(file, cache);
+      const blocks = t.properties.dataBlocks;
+      expect(blocks).toBeGreaterThan(20);
+      // An iterator holds block 0 (shared) while lookups churn the cache.
+      const it = t.iterator();
+      it.seekToFirst();
+      const held = t.dataBlock(0, true);
+      const heldCopy = held.slice();
+      const buffers = new Set<ArrayBufferLike>();
+      let reused = 0;
+      for (let round = 0; round < 3; round++) {
+        for (let i = 1; i < blocks; i++) {
+          const b = t.dataBlock(i);
+          expect(b.buffer).not.toBe(held.buffer);
+          if (buffers.has(b.buffer)) reused++;
+          buffers.add(b.buffer);
+        }
+      }
+      expect(reused).toBeGreaterThan(blocks);
+      expect(bytesEqual(held, heldCopy)).toBe(true);
+      // The iterator, interleaved with lookups that miss, still sees every entry right.
+      const got: Entry[] = [];
+      let j = 0;
+      for (; it.valid(); it.next()) {
+        got.push([it.key().slice(), it.value().slice()]);
+        const [k, v] = entries[(j++ * 37) % entries.length]!;
+        expect(t.get(userKeyOf(k), versionOf(k))).toEqual(v);
+      }
+      expectSame(got, entries, `iterator next to reusing lookups (${compression})`);
+      expect(cache.usedBytes).toBeLessThanOrEqual(3 * 700);
+    }
+  });
+
   it('a block larger than the reused read buffer (a huge value) reads back', () => {
     for (const compression of [Compression.None, Compression.Snappy]) {
       const big = new Uint8Array(1536 * 1024);
