@@ -44,7 +44,7 @@ export function sealBlock(buf: Uint8Array, pos: number, n: number, typeByte: num
  * buffer from `take`, which must return at least the bytes asked for). Throws ErrCorruption
  * with the file path and block offset on any damage, and ErrIO if the read itself fails.
  */
-export function readBlock(file: FileHandle, offset: number, size: number, type: BlockType, take?: (bytes: number) => Uint8Array): Uint8Array {
+export function readBlock(file: FileHandle, offset: number, size: number, type: BlockType, take?: (bytes: number) => Uint8Array | undefined): Uint8Array {
   const want = size + BlockTrailer.bytes;
   // The stored bytes go through a reused buffer: a block-cache miss then allocates at most the
   // block it returns (none when the cache hands back an evicted block's memory). Two fresh
@@ -61,10 +61,12 @@ export function readBlock(file: FileHandle, offset: number, size: number, type: 
   if (n !== want) throw corrupt(file, offset, type, `block of ${size} bytes runs past the end of the file`);
   let into: Uint8Array | undefined;
   if (take !== undefined) {
-    // The header only sizes the buffer; openBlock verifies the checksum before decoding.
+    // The header is not verified yet: it only picks a buffer, which `take` bounds (a damaged
+    // header asking for more gets none, and the block is verified before anything is
+    // allocated for it).
     const snappy = (buf[size]! & 0x0f) === Compression.Snappy;
     const length = snappy ? snappyDecodedLength(buf, 0, size) : size;
-    if (length >= 0 && length <= size * SNAPPY_EXPANSION_MAX + 64) into = take(length);
+    if (length >= 0) into = take(length);
   }
   const block = openBlock(file, buf, 0, offset, size, type, into);
   if (block.buffer !== buf.buffer || (buf.buffer !== readScratch.buffer && into === undefined)) return block;

@@ -2,7 +2,8 @@
  * Block cache shared by every table reader of a database: decompressed, verified blocks keyed by
  * (file number, block offset), evicted least-recently-used first to stay within a byte budget.
  *
- * Invariant: `usedBytes <= capacityBytes` after every call. Each block is charged its length
+ * Invariant: `usedBytes <= capacityBytes` after every call (cached blocks; the spare memory kept
+ * for reuse, below, adds at most an eighth of the capacity). Each block is charged its length
  * plus `BLOCK_CACHE_ENTRY_OVERHEAD_BYTES` for the bookkeeping objects, so many tiny blocks
  * cannot blow the budget. A block larger than the whole budget is not cached; capacity 0
  * disables caching (every `get` misses, `set` does nothing).
@@ -20,9 +21,12 @@
 
 export const BLOCK_CACHE_ENTRY_OVERHEAD_BYTES = 96;
 
-/** Evicted blocks kept for reuse: at most this many bytes, each at most SPARE_BLOCK_MAX. */
+/**
+ * Evicted blocks kept for reuse: at most an eighth of the capacity (and 1 MiB), each at most
+ * SPARE_BLOCK_MAX bytes. `take` serves only blocks up to that size.
+ */
 const SPARE_BYTES_MAX = 1024 * 1024;
-const SPARE_BLOCK_MAX = 64 * 1024;
+export const SPARE_BLOCK_MAX = 64 * 1024;
 /** Fresh block memory is rounded up to this, so that a spare fits the next block of about its size. */
 const BLOCK_ROUND = 128;
 
@@ -70,6 +74,11 @@ export class BlockCache {
 
   get usedBytes(): number {
     return this.used;
+  }
+
+  /** Memory of evicted blocks kept for reuse (outside `usedBytes`, at most capacity / 8). */
+  get spareBytesHeld(): number {
+    return this.spareBytes;
   }
 
   /** Number of cached blocks. */
@@ -137,11 +146,13 @@ export class BlockCache {
   }
 
   /**
-   * Memory for a block of `bytes` bytes: a reused evicted block's if one fits, else fresh. The
+   * Memory for a block of `bytes` bytes: a reused evicted block's if one fits, else fresh; or
+   * undefined above SPARE_BLOCK_MAX (the caller allocates, once the block is verified). The
    * returned array may be longer than asked; its memory belongs to the caller until it is
    * cached with `set`.
    */
-  take(bytes: number): Uint8Array {
+  take(bytes: number): Uint8Array | undefined {
+    if (bytes > SPARE_BLOCK_MAX) return undefined;
     const spare = this.spare;
     // The most recently evicted few: blocks are mostly of one size, a wide search rarely pays.
     for (let i = spare.length - 1, tries = 0; i >= 0 && tries < 8; i--, tries++) {
@@ -160,8 +171,10 @@ export class BlockCache {
   private keepSpare(e: Entry): void {
     const b = e.block;
     const n = b.buffer.byteLength;
-    if (e.shared || b.byteOffset !== 0 || !(b.buffer instanceof ArrayBuffer) || n > SPARE_BLOCK_MAX) return;
-    if (this.spareBytes + n > SPARE_BYTES_MAX) return;
+    const max = Math.min(SPARE_BYTES_MAX, this.capacityBytes >>> 3);
+    if (e.shared || b.byteOffset !== 0 || !(b.buffer instanceof ArrayBuffer) || n > SPARE_BLOCK_MAX || n > max) return;
+    // Full: the oldest spares go (odd sizes that nothing took would otherwise stay for good).
+    while (this.spareBytes + n > max) this.spareBytes -= this.spare.shift()!.length;
     this.spare.push(new Uint8Array(b.buffer));
     this.spareBytes += n;
   }

@@ -157,7 +157,7 @@ export class TableReader implements DataBlockSource {
     return block;
   }
 
-  private readonly take = (bytes: number): Uint8Array => this.cache.take(bytes);
+  private readonly take = (bytes: number): Uint8Array | undefined => this.cache.take(bytes);
 
   /**
    * Re-reads every block from the file (bypassing the cache) and checks checksums, structure

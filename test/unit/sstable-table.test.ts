@@ -6,7 +6,7 @@ import type { InternalIterator } from '../../src/codec/iterator.js';
 import { compareInternal, makeInternalKey, TRAILER_BYTES, userKeyOf, versionOf } from '../../src/codec/keys.js';
 import { EntryKind, kindOf } from '../../src/codec/value.js';
 import { ErrCorruption } from '../../src/api/errors.js';
-import { BlockCache } from '../../src/sstable/cache.js';
+import { BlockCache, SPARE_BLOCK_MAX } from '../../src/sstable/cache.js';
 import { READAHEAD_BYTES } from '../../src/sstable/reader.js';
 import { TableBuilder, type TableOptions } from '../../src/sstable/builder.js';
 import { build, del, ik, MemFile, open, opts, put, randomEntries, rng, sortEntries, type Entry } from './sstable-helpers.js';
@@ -398,8 +398,8 @@ describe('reader and cache', () => {
     for (const compression of [Compression.None, Compression.Snappy]) {
       const entries = randomEntries(rng(9), 600, 1, 100);
       const { file } = build(entries, opts({ blockSize: 512, compression }));
-      // Room for about three blocks: every other lookup misses and evicts.
-      const cache = new BlockCache(3 * 700);
+      // Room for about sixteen blocks of a hundred: nearly every lookup misses and evicts.
+      const cache = new BlockCache(16 * 700);
       const t = open(file, cache);
       const blocks = t.properties.dataBlocks;
       expect(blocks).toBeGreaterThan(20);
@@ -429,8 +429,33 @@ describe('reader and cache', () => {
         expect(t.get(userKeyOf(k), versionOf(k))).toEqual(v);
       }
       expectSame(got, entries, `iterator next to reusing lookups (${compression})`);
-      expect(cache.usedBytes).toBeLessThanOrEqual(3 * 700);
+      expect(cache.usedBytes).toBeLessThanOrEqual(16 * 700);
     }
+  });
+
+  it('reuse stays within an eighth of the capacity, and a damaged size header gets no buffer before the checksum fails', () => {
+    const entries = randomEntries(rng(10), 800, 1, 100);
+    const { file } = build(entries, opts({ blockSize: 512, compression: Compression.Snappy }));
+    const cache = new BlockCache(16 * 700);
+    const t = open(file, cache);
+    for (let round = 0; round < 2; round++) for (const [k, v] of entries) expect(t.get(userKeyOf(k), versionOf(k))).toEqual(v);
+    expect(cache.spareBytesHeld).toBeGreaterThan(0);
+    expect(cache.spareBytesHeld).toBeLessThanOrEqual((16 * 700) / 8);
+    // A cache too small to spare a block's memory keeps none.
+    const tiny = new BlockCache(2000);
+    const t2 = open(build(entries, opts({ blockSize: 512, compression: Compression.Snappy })).file, tiny, 2);
+    for (const [k, v] of entries) expect(t2.get(userKeyOf(k), versionOf(k))).toEqual(v);
+    expect(tiny.spareBytesHeld).toBe(0);
+    expect(cache.take(SPARE_BLOCK_MAX + 1)).toBeUndefined();
+
+    // A compressed block whose length header claims 4 GiB: ErrCorruption naming the block,
+    // not a huge allocation or a RangeError.
+    const big = new Uint8Array(4096).map((_, i) => i % 7);
+    const built = build([[ik('a', 1), put(big)]], opts({ compression: Compression.Snappy }));
+    const bytes = built.file.bytes();
+    bytes.set([0xff, 0xff, 0xff, 0xff, 0x0f], 0);
+    const damaged = open(MemFile.from(bytes), new BlockCache(1 << 20));
+    expect(() => damaged.get(utf8('a'), 1)).toThrow(ErrCorruption);
   });
 
   it('a block larger than the reused read buffer (a huge value) reads back', () => {
