@@ -1,20 +1,24 @@
 /**
- * A flush as a job a worker can run: the sealed memtable's arena (a SharedArrayBuffer, read
- * without copying through FrozenMemtableIterator) becomes one L0 table file, synced and closed.
+ * A flush as a job a worker can run: the sealed memtables' arenas (SharedArrayBuffers, read
+ * without copying through FrozenMemtableIterator) become one L0 table file, synced and closed.
+ * Several memtables (consecutive, oldest first) are merged into one table; their versions are
+ * distinct, so no two hold the same internal key.
  */
 import type { FileSystem } from '../fs/types.js';
 import type { TableInfo } from '../manifest/edit.js';
 import { FrozenMemtableIterator } from '../memtable/frozen.js';
+import { MergingIterator } from '../engine/merging-iterator.js';
 import type { TableOptions } from '../sstable/index.js';
 import { buildTable } from './build-table.js';
 
 export interface FlushJob {
   dir: string;
   fileNumber: number;
-  memory: SharedArrayBuffer | ArrayBuffer;
+  memories: (SharedArrayBuffer | ArrayBuffer)[];
   tableOptions: TableOptions;
 }
 
 export function runFlush(fs: FileSystem, job: FlushJob): Promise<TableInfo> {
-  return buildTable(fs, job.dir, job.fileNumber, new FrozenMemtableIterator(job.memory), job.tableOptions);
+  const its = job.memories.map((m) => new FrozenMemtableIterator(m));
+  return buildTable(fs, job.dir, job.fileNumber, its.length === 1 ? its[0]! : new MergingIterator(its), job.tableOptions);
 }

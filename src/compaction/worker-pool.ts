@@ -100,7 +100,7 @@ export function workerPoolRunner(size: number): CompactionRunner {
     sharedMemtables: true,
     parallelism: slots.length,
     async flush(fs: FileSystem, job: FlushJob): Promise<TableInfo> {
-      if (!(fs instanceof NodeFileSystem) || !(job.memory instanceof SharedArrayBuffer)) return inlineRunner.flush!(fs, job);
+      if (!(fs instanceof NodeFileSystem) || !job.memories.every((m) => m instanceof SharedArrayBuffer)) return inlineRunner.flush!(fs, job);
       return flushSlot.run<TableInfo>('flush', job);
     },
     async run(fs: FileSystem, job: CompactionJob): Promise<CompactionResult> {

@@ -1,12 +1,13 @@
 /**
- * Flush: sealed memtable → L0 table → manifest edit → WAL removed, oldest memtable first, one at
- * a time. The order of steps is what makes a crash at any point safe:
+ * Flush: sealed memtables → L0 table → manifest edit → WALs removed, oldest memtable first, one
+ * flush at a time (the memtables queued together, up to FLUSH_MERGE_MAX, go into one table).
+ * The order of steps is what makes a crash at any point safe:
  *   1. write the table and sync it; sync the directory (a crash here leaves an orphan table,
  *      removed on open, and the WAL still holds the data);
  *   2. append and sync the manifest edit that adds the table and advances the log number (a
  *      failure here fails the store: the edit may or may not be on disk);
  *   3. in one synchronous section, install the new Version and drop the memtable;
- *   4. remove the WAL (a crash before this leaves a WAL below the log number, removed on open).
+ *   4. remove the WALs (a crash before this leaves WALs below the log number, removed on open).
  *
  * The job runs on the engine's thread in slices (build-table.ts yields to the event loop);
  * moving it to a worker (issue #5) changes only `buildTable`'s host, not this sequence.
@@ -18,6 +19,7 @@ import { mapWriteError } from './commit.js';
 import { manifestPath, tablePath, walPath } from '../manifest/filenames.js';
 import { CurrentSwitchUnsynced, Manifest } from '../manifest/manifest.js';
 import { TableReader } from '../sstable/index.js';
+import { MergingIterator } from './merging-iterator.js';
 import type { Engine } from './engine.js';
 import { TableHandle } from './version.js';
 import { Compression } from '../codec/compression.js';
@@ -154,20 +156,32 @@ export class Flusher {
       await e.fs.remove(walPath(e.dir, entry.walNumber)).catch(() => undefined);
       return;
     }
+    // Sealed memtables that wait together (writes outran flushes, or stalled on L0) go into one
+    // L0 table: L0 then holds more data per table, so writers stall on its table count later
+    // and each L0 compaction moves more data down per rewrite of the base level (RocksDB's
+    // min_write_buffer_number_to_merge, taken only when memtables are already waiting).
+    const batch = [entry];
+    const shared = (m: ArrayBuffer | SharedArrayBuffer): boolean => typeof SharedArrayBuffer === 'function' && m instanceof SharedArrayBuffer;
+    while (batch.length < FLUSH_MERGE_MAX && batch.length < e.immutables.length) {
+      const next = e.immutables[batch.length]!;
+      if (next.mem.entries === 0 || shared(next.mem.arenaMemory) !== shared(entry.mem.arenaMemory)) break;
+      batch.push(next);
+    }
     const fileNumber = e.allocateFileNumber();
     let info: TableInfo;
-    const memory = entry.mem.arenaMemory;
+    const memories = batch.map((b) => b.mem.arenaMemory);
     const started = performance.now();
-    if (e.runner.flush !== undefined && typeof SharedArrayBuffer === 'function' && memory instanceof SharedArrayBuffer) {
-      // Off the engine's thread: the worker reads the sealed arena in place.
+    if (e.runner.flush !== undefined && shared(memories[0]!)) {
+      // Off the engine's thread: the worker reads the sealed arenas in place.
       try {
-        info = await e.runner.flush(e.fs, { dir: e.dir, fileNumber, memory, tableOptions: tableOptions(e) });
+        info = await e.runner.flush(e.fs, { dir: e.dir, fileNumber, memories, tableOptions: tableOptions(e) });
       } catch (err) {
         await e.fs.remove(tablePath(e.dir, fileNumber)).catch(() => undefined);
         throw err;
       }
     } else {
-      const iter = entry.mem.iterator();
+      const its = batch.map((b) => b.mem.iterator());
+      const iter = its.length === 1 ? its[0]! : new MergingIterator(its);
       try {
         info = await buildTable(e.fs, e.dir, fileNumber, iter, tableOptions(e));
       } finally {
@@ -178,12 +192,13 @@ export class Flusher {
     e.stats.flushMs += performance.now() - started;
     await e.fs.syncDir(e.dir);
     const handle = await openTable(e, info);
+    const maxVersion = Math.max(...batch.map((b) => b.mem.maxVersion));
     await e.withManifest(async (manifest) => {
       try {
         await manifest.applyAsync({
-          logNumber: e.immutables[1]?.walNumber ?? e.active.walNumber,
+          logNumber: e.immutables[batch.length]?.walNumber ?? e.active.walNumber,
           nextFileNumber: e.nextFileNumber,
-          lastVersion: Math.max(entry.mem.maxVersion, manifest.state.lastVersion),
+          lastVersion: Math.max(maxVersion, manifest.state.lastVersion),
           deleted: [],
           added: [{ level: 0, table: info }],
         });
@@ -195,16 +210,20 @@ export class Flusher {
         if (!manifest.broken) void e.fs.remove(tablePath(e.dir, info.fileNumber)).catch(() => undefined);
         throw err;
       }
-      // Install: the table replaces the memtable for readers in one synchronous step.
+      // Install: the table replaces the memtables for readers in one synchronous step.
       e.installFromManifest(new Map([[info.fileNumber, handle]]));
-      e.retireMemtable(e.immutables.shift()!.mem);
+      for (let i = 0; i < batch.length; i++) e.retireMemtable(e.immutables.shift()!.mem);
     });
     e.stats.flushes++;
-    await e.fs.remove(walPath(e.dir, entry.walNumber)).catch(() => undefined);
+    e.stats.memtablesFlushed += batch.length;
+    for (const b of batch) await e.fs.remove(walPath(e.dir, b.walNumber)).catch(() => undefined);
     await e.withManifest(() => maybeRewriteManifest(e));
     e.compactor.schedule();
   }
 }
+
+/** Most sealed memtables merged into one L0 table. */
+const FLUSH_MERGE_MAX = 4;
 
 /** Rewrites the manifest into a fresh file once it has grown past the configured size. */
 export async function maybeRewriteManifest(e: Engine): Promise<void> {

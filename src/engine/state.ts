@@ -19,7 +19,10 @@ export interface EngineStats {
   walSyncs: number;
   walBytes: number;
   walGroups: number;
+  /** L0 tables written by flushes. */
   flushes: number;
+  /** Sealed memtables flushed (several waiting together go into one table). */
+  memtablesFlushed: number;
   flushBytes: number;
   stallMs: number;
   stalls: number;
@@ -35,5 +38,5 @@ export interface EngineStats {
 }
 
 export function emptyStats(): EngineStats {
-  return { writes: 0, userBytes: 0, writeBatches: 0, walSyncs: 0, walBytes: 0, walGroups: 0, flushes: 0, flushBytes: 0, stallMs: 0, stalls: 0, gets: 0, tableReads: 0, compactionBytesRead: 0, compactionBytesWritten: 0, l0Stalls: 0, flushMs: 0, compactionMs: 0, compactions: 0 };
+  return { writes: 0, userBytes: 0, writeBatches: 0, walSyncs: 0, walBytes: 0, walGroups: 0, flushes: 0, memtablesFlushed: 0, flushBytes: 0, stallMs: 0, stalls: 0, gets: 0, tableReads: 0, compactionBytesRead: 0, compactionBytesWritten: 0, l0Stalls: 0, flushMs: 0, compactionMs: 0, compactions: 0 };
 }
