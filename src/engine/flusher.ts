@@ -162,9 +162,14 @@ export class Flusher {
     // min_write_buffer_number_to_merge, taken only when memtables are already waiting).
     const batch = [entry];
     const shared = (m: ArrayBuffer | SharedArrayBuffer): boolean => typeof SharedArrayBuffer === 'function' && m instanceof SharedArrayBuffer;
+    // Bounded in bytes too: huge memtables (up to 1 GiB each) merged four at a time could pass
+    // a table's limits (a bloom filter holds at most 2^31 bits), failing every flush and open.
+    let bytes = entry.mem.usedBytes;
     while (batch.length < FLUSH_MERGE_MAX && batch.length < e.immutables.length) {
       const next = e.immutables[batch.length]!;
       if (next.mem.entries === 0 || shared(next.mem.arenaMemory) !== shared(entry.mem.arenaMemory)) break;
+      if (bytes + next.mem.usedBytes > FLUSH_MERGE_BYTES_MAX) break;
+      bytes += next.mem.usedBytes;
       batch.push(next);
     }
     const fileNumber = e.allocateFileNumber();
@@ -222,8 +227,9 @@ export class Flusher {
   }
 }
 
-/** Most sealed memtables merged into one L0 table. */
+/** Most sealed memtables merged into one L0 table, and most bytes of memtable they may hold. */
 const FLUSH_MERGE_MAX = 4;
+const FLUSH_MERGE_BYTES_MAX = 256 * 1024 * 1024;
 
 /** Rewrites the manifest into a fresh file once it has grown past the configured size. */
 export async function maybeRewriteManifest(e: Engine): Promise<void> {
