@@ -7,7 +7,8 @@
  *  - Ln → Ln+1: the one table whose overlap with Ln+1 is smallest relative to its own size
  *    (least rewriting per byte moved down), plus the tables of Ln+1 it overlaps.
  *  - A single input with nothing to merge with in the output level is a trivial move: a
- *    manifest edit, no rewrite.
+ *    manifest edit, no rewrite (the compactor still rewrites one holding deletions when it
+ *    would land in the last level, where nothing would ever drop them).
  *
  * Key ranges compare user keys: all versions of one user key live in one table at every level
  * below L0 (outputs split only between user keys), so a range of user keys is never cut.

@@ -86,6 +86,12 @@ export class Compactor {
     return this.engine.config;
   }
 
+  /** Whether a table of the current Version holds deletions (by its properties). */
+  private holdsTombstones(t: TableInfo): boolean {
+    const h = this.handlesOf([t])[0];
+    return h !== undefined && h.reader.properties.tombstones > 0;
+  }
+
   /** Open tables of the current Version for these inputs (for their index blocks). */
   private handlesOf(inputs: readonly TableInfo[]): TableHandle[] {
     const want = new Set(inputs.map((t) => t.fileNumber));
@@ -230,7 +236,10 @@ export class Compactor {
   private async execute(plan: CompactionPlan, maxShards = Infinity): Promise<void> {
     const e = this.engine;
     const counters = this.perLevel[plan.outputLevel]!;
-    if (plan.trivialMove) {
+    // A table moving into the last level unread would keep its tombstones there for good (no
+    // compaction reads the last level again unless asked): rewrite it instead, which drops the
+    // ones no snapshot needs (nothing lies below the last level for them to hide).
+    if (plan.trivialMove && !(plan.outputLevel === LAST_LEVEL && this.holdsTombstones(plan.upper[0]!))) {
       const t = plan.upper[0]!;
       await e.withManifest(async (m) => {
         try {
