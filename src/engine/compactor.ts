@@ -86,10 +86,12 @@ export class Compactor {
     return this.engine.config;
   }
 
-  /** Whether a table of the current Version holds deletions (by its properties). */
-  private holdsTombstones(t: TableInfo): boolean {
+  /** Whether a table of the current Version holds deletions or expired entries (by its properties). */
+  private holdsGarbage(t: TableInfo): boolean {
     const h = this.handlesOf([t])[0];
-    return h !== undefined && h.reader.properties.tombstones > 0;
+    if (h === undefined) return false;
+    const p = h.reader.properties;
+    return p.tombstones > 0 || (p.minExpiresAt > 0 && p.minExpiresAt <= nowSeconds());
   }
 
   /** Open tables of the current Version for these inputs (for their index blocks). */
@@ -236,10 +238,10 @@ export class Compactor {
   private async execute(plan: CompactionPlan, maxShards = Infinity): Promise<void> {
     const e = this.engine;
     const counters = this.perLevel[plan.outputLevel]!;
-    // A table moving into the last level unread would keep its tombstones there for good (no
-    // compaction reads the last level again unless asked): rewrite it instead, which drops the
-    // ones no snapshot needs (nothing lies below the last level for them to hide).
-    if (plan.trivialMove && !(plan.outputLevel === LAST_LEVEL && this.holdsTombstones(plan.upper[0]!))) {
+    // A table moving into the last level unread would keep its tombstones and expired entries
+    // there for good (no compaction reads the last level again unless asked): rewrite it
+    // instead, which drops the ones no snapshot needs (nothing lies below the last level).
+    if (plan.trivialMove && !(plan.outputLevel === LAST_LEVEL && this.holdsGarbage(plan.upper[0]!))) {
       const t = plan.upper[0]!;
       await e.withManifest(async (m) => {
         try {

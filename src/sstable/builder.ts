@@ -12,7 +12,7 @@
 import { keepPrefix } from '../codec/bytes.js';
 import { Compression, snappyCompress } from '../codec/compression.js';
 import { readTrailer, TRAILER_BYTES, VERSION_MAX } from '../codec/keys.js';
-import { EntryKind, MetaFlag } from '../codec/value.js';
+import { type DecodedValue, decodeValueHeader, EntryKind, MetaFlag } from '../codec/value.js';
 import type { FileHandle } from '../fs/types.js';
 import { BlockBuilder } from './block-builder.js';
 import { mismatch } from './compare.js';
@@ -92,6 +92,8 @@ export class TableBuilder {
   private minVersion = VERSION_MAX;
   private maxVersion = 0;
   private dataBlocks = 0;
+  private minExpiresAt = 0;
+  private readonly valueHeader: DecodedValue = { kind: EntryKind.Put, expiresAt: 0, userMeta: 0, valueStart: 0 };
   private finished = false;
   private readonly handleBuf = new Uint8Array(HANDLE_BYTES_MAX);
   private readonly handle: BlockHandle = { offset: 0, size: 0 };
@@ -156,7 +158,15 @@ export class TableBuilder {
     const version = readTrailer(internalKey, userLen);
     if (version < this.minVersion) this.minVersion = version;
     if (version > this.maxVersion) this.maxVersion = version;
-    if (encodedValue.length > 0 && (encodedValue[0]! & MetaFlag.KindMask) === EntryKind.Delete) this.tombstones++;
+    if (encodedValue.length > 0) {
+      const meta = encodedValue[0]!;
+      if ((meta & MetaFlag.KindMask) === EntryKind.Delete) this.tombstones++;
+      else if ((meta & MetaFlag.Expires) !== 0) {
+        // The earliest expiry, so a compaction can tell the table holds entries to drop.
+        const h = decodeValueHeader(encodedValue, this.valueHeader);
+        if (h !== undefined && h.expiresAt > 0 && (this.minExpiresAt === 0 || h.expiresAt < this.minExpiresAt)) this.minExpiresAt = h.expiresAt;
+      }
+    }
     this.rawKeyBytes += len;
     this.rawValueBytes += encodedValue.length;
     this.count++;
@@ -192,6 +202,7 @@ export class TableBuilder {
       tombstones: this.tombstones,
       rawKeyBytes: this.rawKeyBytes,
       rawValueBytes: this.rawValueBytes,
+      minExpiresAt: this.minExpiresAt,
     });
     this.writeBlock(props, BlockType.Properties);
     const properties = { ...this.handle };

@@ -71,6 +71,7 @@ export const PropertyTag = {
   Tombstones: 7, // varint: entries whose value kind is Delete
   RawKeyBytes: 8, // varint: sum of internal key lengths
   RawValueBytes: 9, // varint: sum of encoded value lengths
+  MinExpiresAt: 10, // varint, optional: earliest expiry (unix seconds) of an entry with a TTL
 } as const;
 export type PropertyTag = (typeof PropertyTag)[keyof typeof PropertyTag];
 

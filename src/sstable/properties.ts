@@ -18,6 +18,8 @@ export interface TableProperties {
   tombstones: number;
   rawKeyBytes: number;
   rawValueBytes: number;
+  /** Earliest expiry (unix seconds) of an entry with a TTL; 0 if none has one. Optional on disk. */
+  minExpiresAt: number;
 }
 
 const numberTags: readonly [PropertyTag, keyof TableProperties][] = [
@@ -37,6 +39,11 @@ export function encodeProperties(p: TableProperties): Uint8Array {
     const b = new Uint8Array(varintLength(v));
     putVarint(b, 0, v);
     fields.push([tag, b]);
+  }
+  if (p.minExpiresAt > 0) {
+    const b = new Uint8Array(varintLength(p.minExpiresAt));
+    putVarint(b, 0, p.minExpiresAt);
+    fields.push([PropertyTag.MinExpiresAt, b]);
   }
   fields.push([PropertyTag.SmallestKey, p.smallest], [PropertyTag.LargestKey, p.largest]);
   let len = 0;
@@ -67,7 +74,7 @@ export function decodeProperties(b: Uint8Array): TableProperties | string {
     cursor.pos = end;
     if (tag === PropertyTag.SmallestKey || tag === PropertyTag.LargestKey) {
       bytes.set(tag, b.slice(start, end));
-    } else if (numberTags.some(([t]) => t === tag)) {
+    } else if (numberTags.some(([t]) => t === tag) || tag === PropertyTag.MinExpiresAt) {
       const c = { pos: start };
       const v = getVarint(b, c, end);
       if (v < 0 || c.pos !== end || !Number.isSafeInteger(v)) return `bad number in property ${tag}`;
@@ -88,6 +95,7 @@ export function decodeProperties(b: Uint8Array): TableProperties | string {
     tombstones: 0,
     rawKeyBytes: 0,
     rawValueBytes: 0,
+    minExpiresAt: nums.get(PropertyTag.MinExpiresAt) ?? 0,
   };
   for (const [tag, name] of numberTags) {
     const v = nums.get(tag);

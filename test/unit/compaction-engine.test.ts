@@ -97,10 +97,11 @@ describe('compaction in the engine', () => {
     await again.close();
   });
 
-  it('a table that would move into the last level unread is rewritten when it holds deletions (they would stay for good)', async () => {
+  it.each(['deletions', 'expired entries'])('a table that would move into the last level unread is rewritten when it holds %s (they would stay for good)', async (garbage) => {
     const { db } = await openMem(undefined, TINY);
-    const engine = (db as unknown as { engine: { compactor: { idle(): Promise<void> }; version: { levels: { reader: { properties: { tombstones: number } } }[][] } } }).engine;
+    const engine = (db as unknown as { engine: { compactor: { idle(): Promise<void> }; version: { levels: { reader: { properties: { tombstones: number; minExpiresAt: number } } }[][] } } }).engine;
     const tombstonesIn = (level: number): number => engine.version.levels[level]!.reduce((n, t) => n + t.reader.properties.tombstones, 0);
+    const expiringIn = (level: number): number => engine.version.levels[level]!.filter((t) => t.reader.properties.minExpiresAt > 0).length;
     const a = (i: number): string => `a${String(i).padStart(4, '0')}`;
     const z = (i: number): string => `z${String(i).padStart(4, '0')}`;
     // The last level holds the a-range; the base level is L5 above it.
@@ -112,12 +113,18 @@ describe('compaction in the engine', () => {
     for (let round = 0; round < 3; round++) {
       const b = db.batch();
       for (let i = 0; i < 10; i++) b.put(z(round * 20 + i), `z${i}`);
-      for (let i = 10; i < 20; i++) b.delete(z(round * 20 + i));
+      if (garbage === 'deletions') for (let i = 10; i < 20; i++) b.delete(z(round * 20 + i));
       await b.write();
+      // Already expired: like a deletion, kept only for the snapshot.
+      for (let i = 10; i < 20 && garbage !== 'deletions'; i++) {
+        const t = db.transaction();
+        t.put(z(round * 20 + i), `gone${i}`, { expiresAt: 1 });
+        await t.commit();
+      }
       await db.flush();
     }
     await engine.compactor.idle();
-    expect(tombstonesIn(5)).toBeGreaterThan(0);
+    expect(garbage === 'deletions' ? tombstonesIn(5) : expiringIn(5)).toBeGreaterThan(0);
     snap.release();
     // Overwrites of the a-range push L5 past its target: its z-table, overlapping nothing
     // below, is the first to go down. Moved unread, its deletions would stay in L6.
@@ -129,6 +136,7 @@ describe('compaction in the engine', () => {
     expect(db.stats().levels[5]!.tables + db.stats().levels[6]!.tables).toBeGreaterThan(0);
     expect(tombstonesIn(5)).toBe(0);
     expect(tombstonesIn(6)).toBe(0);
+    expect(expiringIn(5) + expiringIn(6)).toBe(0);
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 10; i++) expect(s(db.getSync(z(round * 20 + i))!)).toBe(`z${i}`);
       for (let i = 10; i < 20; i++) expect(db.getSync(z(round * 20 + i))).toBeUndefined();

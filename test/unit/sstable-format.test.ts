@@ -10,6 +10,7 @@ import { TableBuilder } from '../../src/sstable/builder.js';
 import { readFooter } from '../../src/sstable/footer.js';
 import { BlockType, Footer, TABLE_FORMAT_VERSION, TABLE_MAGIC } from '../../src/sstable/format.js';
 import { del, ik, MemFile, open, put } from './sstable-helpers.js';
+import { EntryKind, encodeValue } from '../../src/codec/value.js';
 
 const V1_EXAMPLE_HEX =
   '000d046170706c65001ffffffffffffd017265640c0101fe02000f0761707269636f74001ffffffffffffa016f72616e6765' +
@@ -40,6 +41,19 @@ describe('table format version 1', () => {
     expect(t.get(utf8('apple'), 1)).toEqual(del());
     expect(t.get(utf8('apricot'), 9)).toEqual(put('orange'));
     expect(t.get(utf8('apricot'), 4)).toBeUndefined();
+    expect(t.verify()).toEqual([]);
+  });
+
+  it('optional property 10 (earliest expiry): written only for a table holding TTL entries; absent reads as 0', () => {
+    expect(open(MemFile.from(Buffer.from(V1_EXAMPLE_HEX, 'hex'), 'example.sst'), undefined, 7).properties.minExpiresAt).toBe(0);
+    const f = new MemFile('ttl.sst');
+    const b = new TableBuilder(f, 8, { blockSize: 4096, restartInterval: 2, bloomFalsePositiveRate: 0.01, compression: Compression.None });
+    b.add(ik('a', 3), encodeValue(EntryKind.Put, utf8('x'), 2_000_000_000));
+    b.add(ik('b', 2), encodeValue(EntryKind.Put, utf8('y'), 1_700_000_000));
+    b.add(ik('c', 1), put('z'));
+    b.finish();
+    const t = open(f, undefined, 8);
+    expect(t.properties.minExpiresAt).toBe(1_700_000_000);
     expect(t.verify()).toEqual([]);
   });
 
