@@ -123,6 +123,12 @@ export class Flusher {
   private async loop(): Promise<void> {
     const e = this.engine;
     while (e.immutables.length > 0 && e.failure === undefined && !e.closed) {
+      if (this.holdForL0()) {
+        // Sealed memtables wait in memory (writers stall on them as on L0) until a running
+        // compaction ends; they then go down together, merged into one table.
+        await e.compactor.waitForProgress();
+        continue;
+      }
       try {
         await this.flushOne();
         this.noSpace = undefined;
@@ -142,6 +148,17 @@ export class Flusher {
       }
       this.wake();
     }
+  }
+
+  /**
+   * Whether to hold flushes while L0 is at the stall threshold: writers already wait for L0 to
+   * drain, and a flush would only push L0 past the threshold. Held only while a compaction
+   * runs (its end is progress, and wakes this loop): with none running (automatic compaction
+   * off, or a manual compaction holding the compactor) flushes go ahead.
+   */
+  private holdForL0(): boolean {
+    const e = this.engine;
+    return !e.config.disableAutoCompaction && e.version.levels[0]!.length >= e.config.l0StallTables && e.compactor.runningCount > 0;
   }
 
   private async flushOne(): Promise<void> {

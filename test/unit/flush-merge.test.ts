@@ -11,6 +11,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { DB } from '../../src/api/db.js';
 import { MemoryFileSystem } from '../../src/fs/memory.js';
 import { open } from '../../src/index.js';
+import { openWith } from '../../src/api/open.js';
+import { runCompaction } from '../../src/compaction/merge.js';
+import type { CompactionRunner } from '../../src/engine/compactor.js';
 import { HookFileSystem } from '../helpers/hook-fs.js';
 import { s, TINY } from '../helpers/db.js';
 
@@ -64,6 +67,40 @@ describe('flushing several waiting memtables into one table', () => {
     expectAll(crashed, n);
     expect((await crashed.verify()).ok).toBe(true);
     await crashed.close();
+  });
+
+  it('L0 never passes the stall threshold: sealed memtables wait in memory while L0 is full and a compaction runs', async () => {
+    // Compactions take a while (a timer before each merge), flushes do not: L0 fills up.
+    const slowRunner: CompactionRunner = {
+      sharedMemtables: false,
+      run: async (fs, job) => {
+        await new Promise((resolve) => setTimeout(resolve, 15));
+        return runCompaction(fs, job);
+      },
+      close: async () => undefined,
+    };
+    // Flushes are slow too (creating a table takes event-loop turns), so memtables queue up.
+    const fs = new HookFileSystem(new MemoryFileSystem());
+    fs.latency = (op, path) => (op === 'open' && path.endsWith('.sst') ? 20 : 0);
+    const db = await openWith({ path: '/db', fs, ...TINY, maxImmutableMemtables: 4 }, undefined, () => slowRunner);
+    // L0's size after every change of the tree (each flush and compaction installs a version).
+    let most = 0;
+    const engine = (db as unknown as { engine: { installFromManifest(...a: unknown[]): void; version: { levels: unknown[][] } } }).engine;
+    const install = engine.installFromManifest.bind(engine);
+    engine.installFromManifest = (...a: unknown[]) => {
+      install(...a);
+      most = Math.max(most, engine.version.levels[0]!.length);
+    };
+    const n = 6000;
+    for (let i = 0; i < n; i += 25) {
+      const b = db.batch();
+      for (let j = i; j < i + 25; j++) b.put(key(j), value(j));
+      await b.write();
+    }
+    expect(db.stats().counters.l0Stalls, 'the run should reach the stall threshold').toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(TINY.l0StallTables!);
+    expectAll(db, n);
+    await db.close();
   });
 
   it('on the flush worker thread (real files), with compactions running', async () => {
