@@ -334,7 +334,9 @@ async function openLocked(
     removals,
     ...(runner === undefined ? {} : { runner }),
   });
-  engine.flusher.schedule();
+  // Compactions first: the flusher holds replayed memtables back while L0 is at the stall
+  // threshold only if a compaction is running to drain it.
   engine.compactor.schedule();
+  engine.flusher.schedule();
   return engine;
 }
