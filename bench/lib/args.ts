@@ -122,7 +122,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
   const workloads = WORKLOADS.filter((w) => wanted.has(w));
 
   // Scale too: its last million is one short window, and a single run swings with whether a
-  // large merge lands inside it (0.33-0.84x of the first million over ten runs of one build).
+  // large merge lands inside it (0.33-0.84x of the first million over ten runs on 2026-11-26).
   const runs = values.runs === undefined ? 3 : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
   // 1/10, 1/2, 9/10 and all of the keys: the last segment is the last tenth, so its fill rate
