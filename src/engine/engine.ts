@@ -7,6 +7,7 @@
  * table per deeper level. Versions only grow from older layers to newer ones, so the first
  * layer holding any version of the key at or below the read version holds the newest one.
  */
+import { isSharedMemory } from '../memtable/arena.js';
 import { ErrStoreClosed, ErrStoreFailed } from '../api/errors.js';
 import type { Config } from '../api/options.js';
 import type { InternalIterator } from '../codec/iterator.js';
@@ -171,7 +172,7 @@ export class Engine {
     // flush worker happen to run a full garbage collection, so a long fill would grow RSS by
     // tens of MB (measured: main-thread ArrayBuffer bytes 44 → 93 MB over a 4 M-key fill).
     const memory = mem.arenaMemory;
-    const shared = typeof SharedArrayBuffer === 'function' && memory instanceof SharedArrayBuffer;
+    const shared = isSharedMemory(memory);
     if (shared !== this.runner.sharedMemtables || mem.capacityBytes !== (this.config.memtableSize & ~3)) return;
     const keep = shared ? Math.max(2, this.config.maxImmutableMemtables) : 2;
     if (this.arenaPool.length < keep) this.arenaPool.push(memory);

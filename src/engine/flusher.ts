@@ -20,6 +20,7 @@ import { manifestPath, tablePath, walPath } from '../manifest/filenames.js';
 import { CurrentSwitchUnsynced, Manifest } from '../manifest/manifest.js';
 import { TableReader } from '../sstable/index.js';
 import { MergingIterator } from './merging-iterator.js';
+import { isSharedMemory } from '../memtable/arena.js';
 import type { Engine } from './engine.js';
 import { TableHandle } from './version.js';
 import { Compression } from '../codec/compression.js';
@@ -178,13 +179,12 @@ export class Flusher {
     // and each L0 compaction moves more data down per rewrite of the base level (RocksDB's
     // min_write_buffer_number_to_merge, taken only when memtables are already waiting).
     const batch = [entry];
-    const shared = (m: ArrayBuffer | SharedArrayBuffer): boolean => typeof SharedArrayBuffer === 'function' && m instanceof SharedArrayBuffer;
     // Bounded in bytes too: huge memtables (up to 1 GiB each) merged four at a time could pass
     // a table's limits (a bloom filter holds at most 2^31 bits), failing every flush and open.
     let bytes = entry.mem.usedBytes;
     while (batch.length < FLUSH_MERGE_MAX && batch.length < e.immutables.length) {
       const next = e.immutables[batch.length]!;
-      if (next.mem.entries === 0 || shared(next.mem.arenaMemory) !== shared(entry.mem.arenaMemory)) break;
+      if (next.mem.entries === 0 || isSharedMemory(next.mem.arenaMemory) !== isSharedMemory(entry.mem.arenaMemory)) break;
       if (bytes + next.mem.usedBytes > FLUSH_MERGE_BYTES_MAX) break;
       bytes += next.mem.usedBytes;
       batch.push(next);
@@ -193,7 +193,7 @@ export class Flusher {
     let info: TableInfo;
     const memories = batch.map((b) => b.mem.arenaMemory);
     const started = performance.now();
-    if (e.runner.flush !== undefined && shared(memories[0]!)) {
+    if (e.runner.flush !== undefined && isSharedMemory(memories[0]!)) {
       // Off the engine's thread: the worker reads the sealed arenas in place.
       try {
         info = await e.runner.flush(e.fs, { dir: e.dir, fileNumber, memories, tableOptions: tableOptions(e) });

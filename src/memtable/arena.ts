@@ -22,6 +22,11 @@ export const ARENA_BYTES_MIN = 1024;
  */
 export const ARENA_BYTES_MAX = 1 << 30;
 
+/** Whether arena memory is shared with other threads (where SharedArrayBuffer exists at all). */
+export function isSharedMemory(memory: ArrayBuffer | SharedArrayBuffer): boolean {
+  return typeof SharedArrayBuffer === 'function' && memory instanceof SharedArrayBuffer;
+}
+
 export class Arena {
   /** The arena's memory; `new Uint8Array(memory, offset, length)` makes a cheap view. */
   readonly memory: ArrayBuffer | SharedArrayBuffer;

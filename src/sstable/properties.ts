@@ -22,7 +22,8 @@ export interface TableProperties {
   minExpiresAt: number;
 }
 
-const numberTags: readonly [PropertyTag, keyof TableProperties][] = [
+/** Number properties; an optional one is written only when not 0, and absent reads as 0. */
+const numberTags: readonly [tag: PropertyTag, name: keyof TableProperties, optional?: true][] = [
   [PropertyTag.Entries, 'entries'],
   [PropertyTag.MinVersion, 'minVersion'],
   [PropertyTag.MaxVersion, 'maxVersion'],
@@ -30,20 +31,17 @@ const numberTags: readonly [PropertyTag, keyof TableProperties][] = [
   [PropertyTag.Tombstones, 'tombstones'],
   [PropertyTag.RawKeyBytes, 'rawKeyBytes'],
   [PropertyTag.RawValueBytes, 'rawValueBytes'],
+  [PropertyTag.MinExpiresAt, 'minExpiresAt', true],
 ];
 
 export function encodeProperties(p: TableProperties): Uint8Array {
   const fields: [number, Uint8Array][] = [];
-  for (const [tag, name] of numberTags) {
+  for (const [tag, name, optional] of numberTags) {
     const v = p[name] as number;
+    if (optional === true && v === 0) continue;
     const b = new Uint8Array(varintLength(v));
     putVarint(b, 0, v);
     fields.push([tag, b]);
-  }
-  if (p.minExpiresAt > 0) {
-    const b = new Uint8Array(varintLength(p.minExpiresAt));
-    putVarint(b, 0, p.minExpiresAt);
-    fields.push([PropertyTag.MinExpiresAt, b]);
   }
   fields.push([PropertyTag.SmallestKey, p.smallest], [PropertyTag.LargestKey, p.largest]);
   let len = 0;
@@ -74,7 +72,7 @@ export function decodeProperties(b: Uint8Array): TableProperties | string {
     cursor.pos = end;
     if (tag === PropertyTag.SmallestKey || tag === PropertyTag.LargestKey) {
       bytes.set(tag, b.slice(start, end));
-    } else if (numberTags.some(([t]) => t === tag) || tag === PropertyTag.MinExpiresAt) {
+    } else if (numberTags.some(([t]) => t === tag)) {
       const c = { pos: start };
       const v = getVarint(b, c, end);
       if (v < 0 || c.pos !== end || !Number.isSafeInteger(v)) return `bad number in property ${tag}`;
@@ -95,10 +93,10 @@ export function decodeProperties(b: Uint8Array): TableProperties | string {
     tombstones: 0,
     rawKeyBytes: 0,
     rawValueBytes: 0,
-    minExpiresAt: nums.get(PropertyTag.MinExpiresAt) ?? 0,
+    minExpiresAt: 0,
   };
-  for (const [tag, name] of numberTags) {
-    const v = nums.get(tag);
+  for (const [tag, name, optional] of numberTags) {
+    const v = nums.get(tag) ?? (optional === true ? 0 : undefined);
     if (v === undefined) return `property ${name} missing`;
     (p as unknown as Record<string, number>)[name] = v;
   }
