@@ -63,7 +63,7 @@ export interface Options {
    * Remembered by the store once set. Default false.
    */
   managedVersions?: boolean;
-  /** Worker threads for compaction on Node (0 = run inline on the engine's thread). Default 1. */
+  /** Worker threads for compaction on Node (0 = run inline on the engine's thread); one more runs flushes. Default 2. */
   compactionWorkers?: number;
 }
 

@@ -16,14 +16,28 @@ export class LogWriter {
   readonly fileNumber: number;
   /** End of the last record written in full. */
   offset: number;
-  /** Bytes appended since the last sync. */
-  unsyncedBytes = 0;
+  /**
+   * Offset up to which a finished sync covers the log. Syncs may overlap (a synced write while
+   * a background sync runs): each covers what was appended before it started, so this only
+   * moves forward, to the start offset of whichever finishes.
+   */
+  private syncedTo: number;
   broken = false;
 
   private constructor(file: FileHandle, fileNumber: number, offset: number) {
     this.file = file;
     this.fileNumber = fileNumber;
     this.offset = offset;
+    this.syncedTo = offset;
+  }
+
+  /** Bytes appended that no finished sync covers yet. */
+  get unsyncedBytes(): number {
+    return this.offset - this.syncedTo;
+  }
+
+  private syncedUpTo(offset: number): void {
+    if (offset > this.syncedTo) this.syncedTo = offset;
   }
 
   /** Starts a new, empty log: writes the header record (not synced). */
@@ -56,26 +70,26 @@ export class LogWriter {
         // can hold whole records of a group's first writers, and a crash that kept them but not
         // the cut would bring back writes their callers were told had failed.
         this.file.sync();
-        this.unsyncedBytes = 0;
+        this.syncedUpTo(this.offset);
       } catch {
         this.broken = true;
       }
       throw e;
     }
     this.offset += bytes.length;
-    this.unsyncedBytes += bytes.length;
   }
 
   /** fdatasync. A failure marks the writer broken: its durable contents are unknown. */
   sync(): void {
     if (this.broken) throw new Error('log writer is broken');
+    const end = this.offset;
     try {
       this.file.sync();
     } catch (e) {
       this.broken = true;
       throw e;
     }
-    this.unsyncedBytes = 0;
+    this.syncedUpTo(end);
   }
 
   /**
@@ -84,7 +98,7 @@ export class LogWriter {
    */
   async syncAsync(): Promise<void> {
     if (this.broken) throw new Error('log writer is broken');
-    const pending = this.unsyncedBytes;
+    const end = this.offset;
     try {
       if (this.file.syncAsync !== undefined) await this.file.syncAsync();
       else this.file.sync();
@@ -92,7 +106,7 @@ export class LogWriter {
       this.broken = true;
       throw e;
     }
-    this.unsyncedBytes = Math.max(0, this.unsyncedBytes - pending);
+    this.syncedUpTo(end);
   }
 
   close(): void {
