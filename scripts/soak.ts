@@ -72,7 +72,7 @@ for (let i = 0; i < seeds && Date.now() < deadline; i++) {
     done++;
     console.log(
       `[${clock(t0)}] seed ${seed} ${config.name}: ok, ${tally.runs} sequences, ${tally.ops} ops, ${tally.crashes} crashes, ${tally.faults} faults, ` +
-        `${tally.flushes} flushes, ${tally.compactions} compactions, ${tally.txns} transactions (${tally.txnCommits} committed writes, ${tally.conflicts} conflicts) (${Date.now() - started} ms)`,
+        `${tally.flushes} flushes, ${tally.compactions} compactions (${tally.expiryCompactions} for expired entries), ${tally.txns} transactions (${tally.txnCommits} committed writes, ${tally.conflicts} conflicts) (${Date.now() - started} ms)`,
     );
   } catch (e) {
     console.error(`\n[${clock(t0)}] seed ${seed} ${config.name}: FAILED`);

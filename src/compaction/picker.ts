@@ -17,6 +17,7 @@ import { compareBytes } from '../codec/bytes.js';
 import { userKeyOf } from '../codec/keys.js';
 import type { TableInfo } from '../manifest/edit.js';
 import { type CompactionTuning, computeSizing, LAST_LEVEL, type LevelSizing, scoreLevels, tableTargetBytes } from './levels.js';
+import { EXPIRED_SHARE_MIN, type ExpiryProperties, expiredShare } from './expiry.js';
 
 export interface CompactionPlan {
   level: number;
@@ -29,6 +30,8 @@ export interface CompactionPlan {
   targetTableBytes: number;
   score: number;
   sizing: LevelSizing;
+  /** Picked for the table's expired entries (expiry.ts), not for the level's size. */
+  expiry?: boolean;
 }
 
 function lo(t: TableInfo): Uint8Array {
@@ -151,6 +154,43 @@ export function pickCompaction(levels: readonly (readonly TableInfo[])[], tuning
     if (plan !== undefined) return plan;
   }
   return undefined;
+}
+
+/**
+ * A compaction for expired entries (expiry.ts): the idle table with the largest estimated
+ * expired share, at least EXPIRED_SHARE_MIN, among those whose versions are all at or below
+ * `floor` (what no reader needs any more can be dropped). In the last level it is rewritten in
+ * place; elsewhere it is merged into the level below (always rewritten, never moved: an expired
+ * entry is dropped only where no deeper level holds its key, so it goes down until it can be).
+ */
+export function pickExpiryCompaction(
+  levels: readonly (readonly TableInfo[])[],
+  propertiesOf: (fileNumber: number) => ExpiryProperties | undefined,
+  tuning: CompactionTuning,
+  running: RunningCompactions,
+  now: number,
+  floor: number,
+): CompactionPlan | undefined {
+  let best: CompactionPlan | undefined;
+  let bestShare = EXPIRED_SHARE_MIN;
+  let sizing: LevelSizing | undefined;
+  for (let level = 1; level <= LAST_LEVEL; level++) {
+    for (const t of levels[level] ?? []) {
+      if (running.busy.has(t.fileNumber) || t.maxVersion > floor) continue;
+      const p = propertiesOf(t.fileNumber);
+      if (p === undefined) continue;
+      const share = expiredShare(p, now);
+      if (share < bestShare) continue;
+      sizing ??= computeSizing(levels, tuning);
+      const outputLevel = level === LAST_LEVEL ? level : level + 1;
+      const lower = level === LAST_LEVEL ? [] : overlapping(levels[outputLevel] ?? [], lo(t), hi(t));
+      const plan: CompactionPlan = { level, outputLevel, upper: [t], lower, trivialMove: false, targetTableBytes: tableTargetBytes(outputLevel, sizing, tuning), score: share, sizing, expiry: true };
+      if (clashes(plan, running)) continue;
+      best = plan;
+      bestShare = share;
+    }
+  }
+  return best;
 }
 
 /** Plan that pushes everything in `level` (overlapping [a, b] if given) one step down. */

@@ -19,7 +19,8 @@ import type { TableInfo } from '../manifest/edit.js';
 import { tablePath } from '../manifest/filenames.js';
 import { type CompactionJob, type CompactionResult, runCompaction } from '../compaction/merge.js';
 import { type FlushJob, runFlush } from '../compaction/flush-job.js';
-import { type CompactionPlan, manualPlan, outputRange, pickCompaction, type RunningCompactions } from '../compaction/picker.js';
+import { type CompactionPlan, manualPlan, outputRange, pickCompaction, pickExpiryCompaction, type RunningCompactions } from '../compaction/picker.js';
+import { expiryDueAt } from '../compaction/expiry.js';
 import { type CompactionTuning, LAST_LEVEL } from '../compaction/levels.js';
 import { compareInternal, userKeyOf } from '../codec/keys.js';
 import { splitKeys } from '../compaction/split.js';
@@ -48,6 +49,12 @@ export const inlineRunner: CompactionRunner = {
   close: async () => undefined,
 };
 
+/** Bounds of the wait before the store looks again for tables whose entries expired. */
+const EXPIRY_CHECK_MS_MIN = 1000;
+const EXPIRY_CHECK_MS_MAX = 60 * 60 * 1000;
+/** A table that qualifies but cannot be compacted now (busy, or read by a snapshot) is looked at again after this. */
+const EXPIRY_RETRY_SECONDS = 60;
+
 export interface LevelCounters {
   compactions: number;
   /** Shards run by split compactions. */
@@ -68,6 +75,14 @@ export class Compactor {
   private manualActive = 0;
   private retryAt = 0;
   private retryTimer = false;
+  /** Timer for the next time a table may qualify for an expiry compaction (expiry.ts). */
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  private expiryTimerAt = Infinity;
+  /**
+   * Outputs of expiry compactions that dropped nothing: not picked for expiry again (a guard
+   * against rewriting a table over and over; the picker's version floor should prevent it).
+   */
+  private readonly expiryFutile = new Set<number>();
   readonly perLevel: LevelCounters[] = Array.from({ length: LAST_LEVEL + 1 }, () => ({ compactions: 0, subcompactions: 0, bytesRead: 0, bytesWritten: 0, trivialMoves: 0 }));
   failures = 0;
   lastError: string | undefined;
@@ -122,7 +137,7 @@ export class Compactor {
     }
     const parallelism = e.runner.parallelism ?? 1;
     while (this.running.size < parallelism && this.shards < parallelism) {
-      const plan = pickCompaction(e.manifest!.state.levels, this.tuning, this.runningSet());
+      const plan = pickCompaction(e.manifest!.state.levels, this.tuning, this.runningSet()) ?? this.pickExpired();
       if (plan === undefined) return;
       // A merge below L0 leaves one thread free (when there are several), so that L0, which
       // writers stall on, never waits for a long merge deeper down to finish.
@@ -131,6 +146,7 @@ export class Compactor {
       const p: Promise<void> = this.execute(plan, shards)
         .then(() => {
           if (plan.level === 0 || !this.noSpaceFromL0) this.noSpace = undefined;
+          if (plan.expiry === true) e.stats.expiryCompactions++;
         })
         .catch((err: unknown) => this.noteFailure(err, plan))
         .finally(() => {
@@ -140,6 +156,54 @@ export class Compactor {
         });
       this.running.set(p, { plan, range: outputRange(plan) });
     }
+  }
+
+  /**
+   * With nothing else due: a compaction for a table in which enough entries have expired
+   * (expiry.ts), one at a time. If there is none, a timer is set for the first time one may
+   * qualify, so an idle store still reclaims the space.
+   */
+  private pickExpired(): CompactionPlan | undefined {
+    const e = this.engine;
+    for (const { plan } of this.running.values()) if (plan.expiry === true) return undefined;
+    const props = new Map<number, TableHandle['reader']['properties']>();
+    for (let l = 1; l < e.version.levels.length; l++) {
+      for (const h of e.version.levels[l]!) if (!this.expiryFutile.has(h.info.fileNumber)) props.set(h.info.fileNumber, h.reader.properties);
+    }
+    const floor = Math.min(e.oldestSnapshot(), e.discardVersion ?? Infinity);
+    const now = nowSeconds();
+    const plan = pickExpiryCompaction(e.manifest!.state.levels, (n) => props.get(n), this.tuning, this.runningSet(), now, floor);
+    if (plan !== undefined) return plan;
+    let due = Infinity;
+    for (const p of props.values()) {
+      const at = expiryDueAt(p);
+      if (at !== undefined && at < due) due = at;
+    }
+    // Due already but held back (busy, or versions an open snapshot may read): look again later.
+    if (due !== Infinity) this.armExpiryTimer(due <= now ? now + EXPIRY_RETRY_SECONDS : due);
+    return undefined;
+  }
+
+  /** Calls schedule() at `at` (unix seconds), within EXPIRY_CHECK_MS_MIN..MAX from now. */
+  private armExpiryTimer(at: number): void {
+    const ms = Math.min(Math.max(at * 1000 - Date.now(), EXPIRY_CHECK_MS_MIN), EXPIRY_CHECK_MS_MAX);
+    const fireAt = Date.now() + ms;
+    if (this.expiryTimer !== undefined && this.expiryTimerAt <= fireAt) return;
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.expiryTimerAt = fireAt;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expiryTimerAt = Infinity;
+      this.schedule();
+    }, ms);
+    this.expiryTimer.unref?.();
+  }
+
+  /** Stops the expiry timer (close). */
+  stop(): void {
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.expiryTimerAt = Infinity;
   }
 
   /**
@@ -360,6 +424,10 @@ export class Compactor {
         if (!editMade && e.failure === undefined) await removeOutputs();
         throw err;
       });
+    if (plan.expiry === true && result.entriesOut >= result.entriesIn) {
+      if (this.expiryFutile.size > 10_000) this.expiryFutile.clear();
+      for (const o of result.outputs) this.expiryFutile.add(o.fileNumber);
+    }
     counters.compactions++;
     counters.bytesRead += result.bytesRead;
     counters.bytesWritten += result.bytesWritten;

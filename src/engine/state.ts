@@ -35,8 +35,10 @@ export interface EngineStats {
   flushMs: number;
   compactionMs: number;
   compactions: number;
+  /** Compactions started for a table's expired entries rather than a level's size (compaction/expiry.ts). */
+  expiryCompactions: number;
 }
 
 export function emptyStats(): EngineStats {
-  return { writes: 0, userBytes: 0, writeBatches: 0, walSyncs: 0, walBytes: 0, walGroups: 0, flushes: 0, memtablesFlushed: 0, flushBytes: 0, stallMs: 0, stalls: 0, gets: 0, tableReads: 0, compactionBytesRead: 0, compactionBytesWritten: 0, l0Stalls: 0, flushMs: 0, compactionMs: 0, compactions: 0 };
+  return { writes: 0, userBytes: 0, writeBatches: 0, walSyncs: 0, walBytes: 0, walGroups: 0, flushes: 0, memtablesFlushed: 0, flushBytes: 0, stallMs: 0, stalls: 0, gets: 0, tableReads: 0, compactionBytesRead: 0, compactionBytesWritten: 0, l0Stalls: 0, flushMs: 0, compactionMs: 0, compactions: 0, expiryCompactions: 0 };
 }

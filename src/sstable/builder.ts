@@ -93,6 +93,8 @@ export class TableBuilder {
   private maxVersion = 0;
   private dataBlocks = 0;
   private minExpiresAt = 0;
+  private maxExpiresAt = 0;
+  private expiringEntries = 0;
   private readonly valueHeader: DecodedValue = { kind: EntryKind.Put, expiresAt: 0, userMeta: 0, valueStart: 0 };
   private finished = false;
   private readonly handleBuf = new Uint8Array(HANDLE_BYTES_MAX);
@@ -162,9 +164,14 @@ export class TableBuilder {
       const meta = encodedValue[0]!;
       if ((meta & MetaFlag.KindMask) === EntryKind.Delete) this.tombstones++;
       else if ((meta & MetaFlag.Expires) !== 0) {
-        // The earliest expiry, so a compaction can tell the table holds entries to drop.
+        // Expiry range and count, so a compaction can tell the table holds entries to drop
+        // (and estimate how many: compaction/expiry.ts).
         const h = decodeValueHeader(encodedValue, this.valueHeader);
-        if (h !== undefined && h.expiresAt > 0 && (this.minExpiresAt === 0 || h.expiresAt < this.minExpiresAt)) this.minExpiresAt = h.expiresAt;
+        if (h !== undefined && h.expiresAt > 0) {
+          if (this.minExpiresAt === 0 || h.expiresAt < this.minExpiresAt) this.minExpiresAt = h.expiresAt;
+          if (h.expiresAt > this.maxExpiresAt) this.maxExpiresAt = h.expiresAt;
+          this.expiringEntries++;
+        }
       }
     }
     this.rawKeyBytes += len;
@@ -203,6 +210,8 @@ export class TableBuilder {
       rawKeyBytes: this.rawKeyBytes,
       rawValueBytes: this.rawValueBytes,
       minExpiresAt: this.minExpiresAt,
+      maxExpiresAt: this.maxExpiresAt,
+      expiringEntries: this.expiringEntries,
     });
     this.writeBlock(props, BlockType.Properties);
     const properties = { ...this.handle };

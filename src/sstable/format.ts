@@ -72,6 +72,8 @@ export const PropertyTag = {
   RawKeyBytes: 8, // varint: sum of internal key lengths
   RawValueBytes: 9, // varint: sum of encoded value lengths
   MinExpiresAt: 10, // varint, optional: earliest expiry (unix seconds) of an entry with a TTL
+  MaxExpiresAt: 11, // varint, optional: latest expiry (unix seconds) of an entry with a TTL
+  ExpiringEntries: 12, // varint, optional: entries with a TTL
 } as const;
 export type PropertyTag = (typeof PropertyTag)[keyof typeof PropertyTag];
 

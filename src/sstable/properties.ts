@@ -20,6 +20,10 @@ export interface TableProperties {
   rawValueBytes: number;
   /** Earliest expiry (unix seconds) of an entry with a TTL; 0 if none has one. Optional on disk. */
   minExpiresAt: number;
+  /** Latest expiry of an entry with a TTL; 0 if none has one. Optional on disk. */
+  maxExpiresAt: number;
+  /** Entries with a TTL. Optional on disk. */
+  expiringEntries: number;
 }
 
 /** Number properties; an optional one is written only when not 0, and absent reads as 0. */
@@ -32,6 +36,8 @@ const numberTags: readonly [tag: PropertyTag, name: keyof TableProperties, optio
   [PropertyTag.RawKeyBytes, 'rawKeyBytes'],
   [PropertyTag.RawValueBytes, 'rawValueBytes'],
   [PropertyTag.MinExpiresAt, 'minExpiresAt', true],
+  [PropertyTag.MaxExpiresAt, 'maxExpiresAt', true],
+  [PropertyTag.ExpiringEntries, 'expiringEntries', true],
 ];
 
 export function encodeProperties(p: TableProperties): Uint8Array {
@@ -94,6 +100,8 @@ export function decodeProperties(b: Uint8Array): TableProperties | string {
     rawKeyBytes: 0,
     rawValueBytes: 0,
     minExpiresAt: 0,
+    maxExpiresAt: 0,
+    expiringEntries: 0,
   };
   for (const [tag, name, optional] of numberTags) {
     const v = nums.get(tag) ?? (optional === true ? 0 : undefined);
@@ -104,5 +112,9 @@ export function decodeProperties(b: Uint8Array): TableProperties | string {
   if (compareInternal(smallest, largest) > 0) return 'smallest key sorts after largest key';
   if (p.minVersion > p.maxVersion) return 'minVersion is above maxVersion';
   if (p.dataBlocks < 1 || p.entries < p.dataBlocks || p.tombstones > p.entries) return 'entry counts are inconsistent';
+  // A table from before tags 11 and 12 has minExpiresAt alone (count and latest expiry 0).
+  if (p.expiringEntries + p.tombstones > p.entries || (p.expiringEntries > 0 && (p.minExpiresAt === 0 || p.minExpiresAt > p.maxExpiresAt))) {
+    return 'expiry properties are inconsistent';
+  }
   return p;
 }

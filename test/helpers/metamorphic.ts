@@ -202,6 +202,8 @@ export interface Tally {
   lostUnsynced: number;
   flushes: number;
   compactions: number;
+  /** Of them, compactions for expired entries (compaction/expiry.ts). */
+  expiryCompactions: number;
   /** Transactions begun, committed with writes, and refused with ErrConflict. */
   txns: number;
   txnCommits: number;
@@ -209,7 +211,7 @@ export interface Tally {
 }
 
 export function newTally(): Tally {
-  return { runs: 0, ops: 0, crashes: 0, reopens: 0, faults: 0, refusedWrites: 0, lostUnsynced: 0, flushes: 0, compactions: 0, txns: 0, txnCommits: 0, conflicts: 0 };
+  return { runs: 0, ops: 0, crashes: 0, reopens: 0, faults: 0, refusedWrites: 0, lostUnsynced: 0, flushes: 0, compactions: 0, expiryCompactions: 0, txns: 0, txnCommits: 0, conflicts: 0 };
 }
 
 /** A check that failed; the runner adds the op log. */
@@ -466,6 +468,7 @@ class Run {
     const st = this.db.stats();
     this.tally.flushes += st.counters.flushes;
     this.tally.compactions += st.levels.reduce((n, l) => n + l.compactions, 0);
+    this.tally.expiryCompactions += st.counters.expiryCompactions;
   }
 
   private dropSnapshots(): void {

@@ -37,7 +37,7 @@ describe('metamorphic test: the engine agrees with a model under every option se
       console.log(
         `metamorphic ${config.name}, seed ${seed}: ${tally.runs} sequences, ${tally.ops} operations checked, ${tally.crashes} crashes and ${tally.reopens} reopens recovered ` +
           `(${tally.lostUnsynced} lost unsynced writes), ${tally.faults} faults injected (${tally.refusedWrites} writes refused), ` +
-          `${tally.flushes} flushes, ${tally.compactions} compactions, ${tally.txns} transactions (${tally.txnCommits} committed writes, ${tally.conflicts} conflicts), ${Date.now() - t0} ms`,
+          `${tally.flushes} flushes, ${tally.compactions} compactions (${tally.expiryCompactions} for expired entries), ${tally.txns} transactions (${tally.txnCommits} committed writes, ${tally.conflicts} conflicts), ${Date.now() - t0} ms`,
       );
       figures.add('seeds run', tally.runs);
       figures.add('operations checked', tally.ops);
