@@ -17,7 +17,7 @@ import { compareBytes } from '../codec/bytes.js';
 import { userKeyOf } from '../codec/keys.js';
 import type { TableInfo } from '../manifest/edit.js';
 import { type CompactionTuning, computeSizing, LAST_LEVEL, type LevelSizing, scoreLevels, tableTargetBytes } from './levels.js';
-import { EXPIRED_SHARE_MIN, type ExpiryProperties, expiredShare } from './expiry.js';
+import { allExpired, EXPIRED_SHARE_MIN, type ExpiryProperties, expiredShare } from './expiry.js';
 
 export interface CompactionPlan {
   level: number;
@@ -32,6 +32,8 @@ export interface CompactionPlan {
   sizing: LevelSizing;
   /** Picked for the table's expired entries (expiry.ts), not for the level's size. */
   expiry?: boolean;
+  /** An expiry plan for a last-level table in which everything expired: dropped, not read. */
+  dropWhole?: boolean;
 }
 
 function lo(t: TableInfo): Uint8Array {
@@ -159,9 +161,9 @@ export function pickCompaction(levels: readonly (readonly TableInfo[])[], tuning
 /**
  * A compaction for expired entries (expiry.ts): the idle table with the largest estimated
  * expired share, at least EXPIRED_SHARE_MIN, among those whose versions are all at or below
- * `floor` (what no reader needs any more can be dropped). In the last level it is rewritten in
- * place; elsewhere it is merged into the level below (always rewritten, never moved: an expired
- * entry is dropped only where no deeper level holds its key, so it goes down until it can be).
+ * `floor` (what no reader needs any more can be dropped), rewritten alone in place (level ===
+ * outputLevel; the merge keeps an expired entry whose key a deeper level holds). A last-level
+ * table whose entries have all expired is dropped whole instead.
  */
 export function pickExpiryCompaction(
   levels: readonly (readonly TableInfo[])[],
@@ -182,9 +184,8 @@ export function pickExpiryCompaction(
       const share = expiredShare(p, now);
       if (share < bestShare) continue;
       sizing ??= computeSizing(levels, tuning);
-      const outputLevel = level === LAST_LEVEL ? level : level + 1;
-      const lower = level === LAST_LEVEL ? [] : overlapping(levels[outputLevel] ?? [], lo(t), hi(t));
-      const plan: CompactionPlan = { level, outputLevel, upper: [t], lower, trivialMove: false, targetTableBytes: tableTargetBytes(outputLevel, sizing, tuning), score: share, sizing, expiry: true };
+      const plan: CompactionPlan = { level, outputLevel: level, upper: [t], lower: [], trivialMove: false, targetTableBytes: tableTargetBytes(level, sizing, tuning), score: share, sizing, expiry: true };
+      if (level === LAST_LEVEL && allExpired(p, now)) plan.dropWhole = true;
       if (clashes(plan, running)) continue;
       best = plan;
       bestShare = share;

@@ -21,7 +21,7 @@ import { type CompactionJob, type CompactionResult, runCompaction } from '../com
 import { type FlushJob, runFlush } from '../compaction/flush-job.js';
 import { type CompactionPlan, manualPlan, outputRange, pickCompaction, pickExpiryCompaction, type RunningCompactions } from '../compaction/picker.js';
 import { expiryDueAt } from '../compaction/expiry.js';
-import { type CompactionTuning, LAST_LEVEL } from '../compaction/levels.js';
+import { type CompactionTuning, computeSizing, LAST_LEVEL, scoreLevels } from '../compaction/levels.js';
 import { compareInternal, userKeyOf } from '../codec/keys.js';
 import { splitKeys } from '../compaction/split.js';
 import type { FileSystem } from '../fs/types.js';
@@ -146,7 +146,6 @@ export class Compactor {
       const p: Promise<void> = this.execute(plan, shards)
         .then(() => {
           if (plan.level === 0 || !this.noSpaceFromL0) this.noSpace = undefined;
-          if (plan.expiry === true) e.stats.expiryCompactions++;
         })
         .catch((err: unknown) => this.noteFailure(err, plan))
         .finally(() => {
@@ -159,20 +158,24 @@ export class Compactor {
   }
 
   /**
-   * With nothing else due: a compaction for a table in which enough entries have expired
-   * (expiry.ts), one at a time. If there is none, a timer is set for the first time one may
-   * qualify, so an idle store still reclaims the space.
+   * With no compaction due or running: a compaction for a table in which enough entries have
+   * expired (expiry.ts). If there is none, a timer is set for the first time one may qualify,
+   * so an idle store still reclaims the space.
    */
   private pickExpired(): CompactionPlan | undefined {
     const e = this.engine;
-    for (const { plan } of this.running.values()) if (plan.expiry === true) return undefined;
+    // Never beside another compaction (it would take a thread an L0 compaction may need), nor
+    // while one is due but blocked: that one runs first, and its end calls schedule() again.
+    if (this.running.size > 0) return undefined;
+    const levels = e.manifest!.state.levels;
+    for (const { score } of scoreLevels(levels, computeSizing(levels, this.tuning), this.tuning, new Set())) if (score >= 1) return undefined;
     const props = new Map<number, TableHandle['reader']['properties']>();
     for (let l = 1; l < e.version.levels.length; l++) {
       for (const h of e.version.levels[l]!) if (!this.expiryFutile.has(h.info.fileNumber)) props.set(h.info.fileNumber, h.reader.properties);
     }
     const floor = Math.min(e.oldestSnapshot(), e.discardVersion ?? Infinity);
     const now = nowSeconds();
-    const plan = pickExpiryCompaction(e.manifest!.state.levels, (n) => props.get(n), this.tuning, this.runningSet(), now, floor);
+    const plan = pickExpiryCompaction(levels, (n) => props.get(n), this.tuning, this.runningSet(), now, floor);
     if (plan !== undefined) return plan;
     let due = Infinity;
     for (const p of props.values()) {
@@ -235,6 +238,12 @@ export class Compactor {
   private noteFailure(err: unknown, plan: CompactionPlan): void {
     this.failures++;
     this.lastError = err instanceof Error ? err.message : String(err);
+    if (plan.expiry === true) {
+      // Not retried (an idle store would retry forever): the table waits for a compaction
+      // that has to happen anyway. Nor does it speak for the space writers wait on.
+      for (const t of plan.upper) this.expiryFutile.add(t.fileNumber);
+      return;
+    }
     this.noSpace = isNoSpace(err) ? mapWriteError(err, 'compaction failed') : undefined;
     this.noSpaceFromL0 = plan.level === 0;
     this.retryAt = Date.now() + 100;
@@ -317,6 +326,23 @@ export class Compactor {
         e.installFromManifest(new Map());
       });
       counters.trivialMoves++;
+      return;
+    }
+    if (plan.dropWhole === true) {
+      // Every entry of this last-level table has expired, and no reader may see below the
+      // floor: nothing in it can be read again, and nothing lies below it to hide.
+      await e.withManifest(async (m) => {
+        try {
+          await m.applyAsync({ deleted: plan.upper.map((t) => ({ level: plan.level, fileNumber: t.fileNumber })), added: [] });
+        } catch (err) {
+          if (isNoSpace(err) && !m.broken) throw err;
+          throw e.fail(err, 'writing the manifest edit of an expiry compaction failed');
+        }
+        e.installFromManifest(new Map());
+      });
+      counters.compactions++;
+      e.stats.compactions++;
+      e.stats.expiryCompactions++;
       return;
     }
     const inputs = [...plan.upper, ...plan.lower];
@@ -424,9 +450,12 @@ export class Compactor {
         if (!editMade && e.failure === undefined) await removeOutputs();
         throw err;
       });
-    if (plan.expiry === true && result.entriesOut >= result.entriesIn) {
-      if (this.expiryFutile.size > 10_000) this.expiryFutile.clear();
-      for (const o of result.outputs) this.expiryFutile.add(o.fileNumber);
+    if (plan.expiry === true) {
+      e.stats.expiryCompactions++;
+      if (result.entriesOut >= result.entriesIn) {
+        if (this.expiryFutile.size > 10_000) this.expiryFutile.clear();
+        for (const o of result.outputs) this.expiryFutile.add(o.fileNumber);
+      }
     }
     counters.compactions++;
     counters.bytesRead += result.bytesRead;

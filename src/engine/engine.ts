@@ -319,6 +319,7 @@ export class Engine {
     // and this continuation, and closing the WAL under it would leak the new one.
     while (this.commits.busy) await this.commits.drainAll();
     this.closed = true;
+    this.compactor.stop();
     await this.commits.settleBehind();
     await this.flusher.idle();
     await this.compactor.idle();

@@ -6,7 +6,10 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DB } from '../../src/api/db.js';
-import { EXPIRED_SHARE_MIN, expiredShare, expiryDueAt } from '../../src/compaction/expiry.js';
+import { allExpired, EXPIRED_SHARE_MIN, expiredShare, expiryDueAt } from '../../src/compaction/expiry.js';
+import { FaultFileSystem } from '../../src/fs/fault.js';
+import { MemoryFileSystem } from '../../src/fs/memory.js';
+import { open } from '../../src/index.js';
 import { decodeProperties, encodeProperties, type TableProperties } from '../../src/sstable/properties.js';
 import { makeInternalKey } from '../../src/codec/keys.js';
 import { utf8 } from '../../src/codec/bytes.js';
@@ -37,11 +40,25 @@ describe('expired share estimate', () => {
     expect(expiredShare(half, expiryDueAt(half)! - 1)).toBeLessThan(EXPIRED_SHARE_MIN);
   });
 
-  it('never due when too few entries have a TTL, or none (tables written before the count was recorded)', () => {
+  it('never due when too few entries have a TTL, or none', () => {
     expect(expiryDueAt({ ...p, expiringEntries: 200 })).toBeUndefined();
     expect(expiredShare({ ...p, expiringEntries: 200 }, 1e9)).toBeLessThan(EXPIRED_SHARE_MIN);
-    expect(expiryDueAt({ ...p, expiringEntries: 0, maxExpiresAt: 0 })).toBeUndefined();
-    expect(expiredShare({ ...p, expiringEntries: 0, maxExpiresAt: 0 }, 1e9)).toBe(0);
+    const none = { entries: 1000, expiringEntries: 0, minExpiresAt: 0, maxExpiresAt: 0 };
+    expect(expiryDueAt(none)).toBeUndefined();
+    expect(expiredShare(none, 1e9)).toBe(0);
+  });
+
+  it('a table written before the TTL count was recorded (earliest expiry alone) just qualifies once that has passed', () => {
+    const legacy = { entries: 1000, expiringEntries: 0, minExpiresAt: 1000, maxExpiresAt: 0 };
+    expect(expiryDueAt(legacy)).toBe(1000);
+    expect(expiredShare(legacy, 999)).toBe(0);
+    expect(expiredShare(legacy, 1000)).toBe(EXPIRED_SHARE_MIN);
+  });
+
+  it('allExpired: every entry has a TTL and the latest has passed', () => {
+    expect(allExpired(p, 1998)).toBe(false);
+    expect(allExpired(p, 1999)).toBe(true);
+    expect(allExpired({ ...p, expiringEntries: 999 }, 5000)).toBe(false);
   });
 });
 
@@ -142,14 +159,74 @@ describe('expiry compactions in the engine', () => {
     await db.close();
   });
 
-  it('an idle store reclaims them too (a timer looks when the first table is due)', async () => {
+  it("an idle store reclaims them too (a timer looks when the first table is due)", { timeout: 15_000 }, async () => {
     const { db } = await openMem(undefined, { ...TINY, memtableSize: 16 * 1024 });
-    await load(db, 300, Math.floor(Date.now() / 1000) + 1);
+    await load(db, 300, Math.floor(Date.now() / 1000) + 2);
     expect(db.stats().levels[6]!.entries).toBe(300);
     // No writes from here on.
     await until('an expiry compaction on an idle store', () => db.stats().counters.expiryCompactions > 0 && db.stats().compactionsRunning === 0);
     await engineOf(db).compactor.idle();
     expect(db.stats().levels[6]!.entries).toBeLessThan(300);
+    expectOnlyLasting(db, 300);
+    await db.close();
+  });
+
+  it('a last-level table in which every entry expired is dropped without being read', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
+    const now = Math.floor(Date.now() / 1000);
+    const { db } = await openMem(undefined, { ...TINY, memtableSize: 16 * 1024 });
+    for (let i = 0; i < 300; i += 5) {
+      await db.update((t) => {
+        for (let j = i; j < i + 5; j++) t.put(key(j), `v${j}`, { expiresAt: now + 100 });
+      });
+    }
+    await db.flatten();
+    const tables = db.stats().levels[6]!.tables;
+    expect(tables).toBeGreaterThan(1);
+    const readBefore = db.stats().levels[6]!.compactionBytesRead;
+    vi.setSystemTime(new Date('2026-01-01T00:10:00Z'));
+    await db.put('zz', 'x');
+    await db.flush();
+    await until('the tables to go', () => db.stats().levels[6]!.entries <= 1 && db.stats().compactionsRunning === 0);
+    await engineOf(db).compactor.idle();
+    expect(db.stats().counters.expiryCompactions).toBeGreaterThanOrEqual(tables);
+    // Dropped, not rewritten: nothing more was read for it (the flush's table may have been merged).
+    expect(db.stats().levels[6]!.compactionBytesRead - readBefore).toBeLessThan(1000);
+    for (let i = 0; i < 300; i++) expect(db.getSync(key(i))).toBeUndefined();
+    expect(s(db.getSync('zz')!)).toBe('x');
+    await db.close();
+  });
+
+  it('an expiry compaction that fails is not retried (an idle store would retry forever) and blocks nothing', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
+    const now = Math.floor(Date.now() / 1000);
+    const fs = new FaultFileSystem(new MemoryFileSystem());
+    const db = await open({ path: '/db', fs, ...TINY, memtableSize: 16 * 1024 });
+    await load(db, 300, now + 100);
+    vi.setSystemTime(new Date('2026-01-01T00:10:00Z'));
+    // No space for new tables from here on.
+    fs.addRule({ fault: 'ENOSPC', kind: 'write', path: /\.sst$/, times: Infinity });
+    const compactor = (db as unknown as { engine: { compactor: { schedule(): void; idle(): Promise<void>; failures: number } } }).engine.compactor;
+    const tables = db.stats().levels[6]!.tables;
+    // Each table that qualifies is tried once; then nothing more is tried, however often the
+    // compactor looks (timers, flushes).
+    const settle = async (): Promise<number> => {
+      for (let i = 0; i < 2 * tables + 5; i++) {
+        compactor.schedule();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await compactor.idle();
+      }
+      return compactor.failures;
+    };
+    const first = await settle();
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThanOrEqual(tables);
+    expect(await settle()).toBe(first);
+    expect(db.stats().failed).toBeUndefined();
+    // Writes go on (into the memtable), and every entry still reads as before.
+    await db.put('after', 'x');
     expectOnlyLasting(db, 300);
     await db.close();
   });
