@@ -35,12 +35,6 @@ interface Pending {
 
 /** Largest group of records written with one append. */
 const GROUP_BYTES_MAX = 8 * 1024 * 1024;
-/**
- * Unsynced WAL bytes at which a background fsync starts (at most a quarter of a memtable), so
- * that a memtable rotation, which must sync the old WAL before writes go on, finds little left
- * to sync: without it, a rotation paused writers for the fsync of a whole memtable's WAL.
- */
-const SYNC_BEHIND_BYTES_MAX = 1024 * 1024;
 /** Per-entry arena overhead beyond the payload bytes of the batch (node + tallest tower + trailer). */
 const ENTRY_OVERHEAD = Memtable.entrySize(8, 0);
 
@@ -102,8 +96,6 @@ export class CommitQueue {
   private scheduled = false;
   private running: Promise<void> | undefined;
   private readonly applier = new MemtableApplier();
-  /** A background fsync of the active WAL in flight (syncBehind). */
-  private behind: Promise<void> | undefined;
 
   constructor(engine: Engine) {
     this.engine = engine;
@@ -237,8 +229,6 @@ export class CommitQueue {
         for (const p of group) p.reject(failed);
         return;
       }
-    } else {
-      this.syncBehind(wal);
     }
     const applier = this.applier;
     applier.mem = e.active.mem;
@@ -255,35 +245,6 @@ export class CommitQueue {
     e.stats.walGroups++;
     e.stats.walBytes += record.length;
     for (const p of group) p.resolve();
-  }
-
-  /**
-   * Starts a background fsync of the WAL once it holds enough unsynced bytes (writers do not
-   * wait for it; it acknowledges nothing). A failure fails the store, like any failed fsync:
-   * what the WAL holds on disk is unknown after it.
-   */
-  private syncBehind(wal: LogWriter): void {
-    if (this.behind !== undefined) return;
-    const e = this.engine;
-    if (wal.unsyncedBytes < Math.min(SYNC_BEHIND_BYTES_MAX, e.config.memtableSize / 4)) return;
-    this.behind = wal
-      .syncAsync()
-      .then(
-        () => {
-          e.stats.walSyncs++;
-        },
-        (err: unknown) => {
-          e.fail(err, 'a background fsync of the WAL failed');
-        },
-      )
-      .finally(() => {
-        this.behind = undefined;
-      });
-  }
-
-  /** Waits for a background WAL fsync in flight (the WAL must not be closed under it). */
-  async settleBehind(): Promise<void> {
-    while (this.behind !== undefined) await this.behind;
   }
 
   /**
@@ -349,8 +310,6 @@ export class CommitQueue {
       if (e.closed) break;
     }
     const wal = e.wal!;
-    await this.settleBehind();
-    if (e.failure !== undefined) throw e.failure;
     if (wal.unsyncedBytes > 0) {
       try {
         await wal.syncAsync();

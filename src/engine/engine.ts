@@ -320,7 +320,6 @@ export class Engine {
     while (this.commits.busy) await this.commits.drainAll();
     this.closed = true;
     this.compactor.stop();
-    await this.commits.settleBehind();
     await this.flusher.idle();
     await this.compactor.idle();
     await this.runner.close();

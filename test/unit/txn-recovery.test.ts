@@ -6,9 +6,7 @@ import { openMem } from '../helpers/db.js';
 describe('transactions: recovery and expiry', () => {
   it('after a crash at any point, each transaction is there whole or not at all', async () => {
     const fs = new MemoryFileSystem();
-    // A memtable large enough that the WAL's background sync (every quarter memtable) never
-    // starts: every transaction below stays unsynced.
-    const { db } = await openMem(fs, { memtableSize: 1024 * 1024 });
+    const { db } = await openMem(fs, { memtableSize: 256 * 1024 });
     // Unsynced transactions of 20 keys each, all tagged with their number.
     for (let t = 0; t < 30; t++) {
       await db.update((txn) => {
@@ -18,7 +16,7 @@ describe('transactions: recovery and expiry', () => {
     let partial = 0;
     for (let seed = 1; seed <= 12; seed++) {
       const clone = fs.crashClone({ seed, keepUnsynced: 'random' });
-      const { db: r } = await openMem(clone, { memtableSize: 1024 * 1024 });
+      const { db: r } = await openMem(clone, { memtableSize: 256 * 1024 });
       const counts = new Map<string, number>();
       for (const [k] of r.iterator({ keysOnly: true })) {
         const t = fromUtf8(k).slice(0, 3);
