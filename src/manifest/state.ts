@@ -4,11 +4,14 @@
  * follow one path.
  *
  * Invariants: a file number appears at most once across all levels; L1 and deeper are sorted by
- * smallest key and do not overlap (checked by the compaction code that builds them, asserted
- * here under INVARIANTS).
+ * smallest key and their user-key ranges do not overlap (every version of a user key lives in
+ * one table of a level). Both are checked for every edit, on the levels it touches: an edit
+ * that would break them is refused before it is written (a bug in whatever built it), and a
+ * manifest that replays into such a state is damage.
  */
 import { ErrCorruption } from '../api/errors.js';
-import { compareInternal } from '../codec/keys.js';
+import { compareInternal, userKeyOf } from '../codec/keys.js';
+import { compareBytes } from '../codec/bytes.js';
 import type { TableInfo, VersionEdit } from './edit.js';
 import { LEVELS } from './format.js';
 
@@ -42,9 +45,23 @@ export function applyEdit(state: ManifestState, edit: VersionEdit, where: { file
     }
     levels[a.level]!.push(a.table);
   }
-  // L0: newest first (higher max version first). L1+: by smallest key.
+  // L0: newest first (higher max version first). L1+: by smallest key, disjoint.
   levels[0]!.sort((x, y) => y.maxVersion - x.maxVersion || y.fileNumber - x.fileNumber);
-  for (let i = 1; i < levels.length; i++) levels[i]!.sort((x, y) => compareInternal(x.smallest, y.smallest));
+  const touched = new Set<number>();
+  for (const d of edit.deleted) touched.add(d.level);
+  for (const a of edit.added) touched.add(a.level);
+  for (let l = 1; l < levels.length; l++) {
+    const level = levels[l]!;
+    level.sort((x, y) => compareInternal(x.smallest, y.smallest));
+    if (!touched.has(l)) continue;
+    for (let i = 1; i < level.length; i++) {
+      const prev = level[i - 1]!;
+      const next = level[i]!;
+      if (compareBytes(userKeyOf(prev.largest), userKeyOf(next.smallest)) >= 0) {
+        throw new ErrCorruption(`manifest edit leaves tables ${prev.fileNumber} and ${next.fileNumber} of L${l} overlapping (a level below L0 must hold disjoint key ranges)`, where);
+      }
+    }
+  }
   return {
     levels,
     logNumber: Math.max(state.logNumber, edit.logNumber ?? 0),
