@@ -5,7 +5,7 @@
  *
  * Invariants: a file number appears at most once across all levels; L1 and deeper are sorted by
  * smallest key and their user-key ranges do not overlap (every version of a user key lives in
- * one table of a level). Both are checked for every edit, on the levels it touches: an edit
+ * one table of a level). Both are checked for every edit, for the tables it adds: an edit
  * that would break them is refused before it is written (a bug in whatever built it), and a
  * manifest that replays into such a state is damage.
  */
@@ -47,16 +47,17 @@ export function applyEdit(state: ManifestState, edit: VersionEdit, where: { file
   }
   // L0: newest first (higher max version first). L1+: by smallest key, disjoint.
   levels[0]!.sort((x, y) => y.maxVersion - x.maxVersion || y.fileNumber - x.fileNumber);
-  const touched = new Set<number>();
-  for (const d of edit.deleted) touched.add(d.level);
-  for (const a of edit.added) touched.add(a.level);
+  // Only an added table can make a level overlap: check it against its neighbours.
+  const added = new Set<TableInfo>();
+  for (const a of edit.added) if (a.level > 0) added.add(a.table);
   for (let l = 1; l < levels.length; l++) {
     const level = levels[l]!;
     level.sort((x, y) => compareInternal(x.smallest, y.smallest));
-    if (!touched.has(l)) continue;
+    if (added.size === 0) continue;
     for (let i = 1; i < level.length; i++) {
       const prev = level[i - 1]!;
       const next = level[i]!;
+      if (!added.has(prev) && !added.has(next)) continue;
       if (compareBytes(userKeyOf(prev.largest), userKeyOf(next.smallest)) >= 0) {
         throw new ErrCorruption(`manifest edit leaves tables ${prev.fileNumber} and ${next.fileNumber} of L${l} overlapping (a level below L0 must hold disjoint key ranges)`, where);
       }
