@@ -16,6 +16,7 @@ import type { Manifest } from '../manifest/manifest.js';
 import type { TableHandle } from './version.js';
 import { Memtable } from '../memtable/index.js';
 import type { BlockCache } from '../sstable/index.js';
+import { bloomHash } from '../sstable/bloom.js';
 import type { LogWriter } from '../wal/writer.js';
 import { CommitQueue } from './commit.js';
 import { type Bounds, DBIter } from './db-iterator.js';
@@ -214,11 +215,14 @@ export class Engine {
     }
     const levels = this.version.levels;
     const l0 = levels[0]!;
+    // The bloom hash of the key, computed once for every table asked (-1: not yet).
+    let hash = -1;
     for (let i = 0; i < l0.length; i++) {
       const t = l0[i]!;
       if (t.info.minVersion > readVersion || !t.covers(userKey)) continue;
       this.stats.tableReads++;
-      v = t.reader.get(userKey, readVersion);
+      if (hash < 0) hash = bloomHash(userKey, 0, userKey.length);
+      v = t.reader.get(userKey, readVersion, hash);
       if (v !== undefined) return v;
     }
     for (let l = 1; l < levels.length; l++) {
@@ -227,7 +231,8 @@ export class Engine {
       const t = Version.findInLevel(level, userKey);
       if (t === undefined || t.info.minVersion > readVersion) continue;
       this.stats.tableReads++;
-      v = t.reader.get(userKey, readVersion);
+      if (hash < 0) hash = bloomHash(userKey, 0, userKey.length);
+      v = t.reader.get(userKey, readVersion, hash);
       if (v !== undefined) return v;
     }
     return undefined;

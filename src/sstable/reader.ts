@@ -17,7 +17,7 @@ import type { FileHandle } from '../fs/types.js';
 import { BlockIter } from './block.js';
 import { compareInternalRange, compareUserRange } from './compare.js';
 import { openBlock, readBlock, readTableBytes } from './block-io.js';
-import { BloomFilter } from './bloom.js';
+import { BloomFilter, bloomHash } from './bloom.js';
 import type { TableMeta } from './builder.js';
 import type { BlockCache } from './cache.js';
 import { readFooter, type FooterData } from './footer.js';
@@ -102,9 +102,9 @@ export class TableReader implements DataBlockSource {
    * Newest entry for `userKey` with version <= readVersion, tombstones included, as its encoded
    * value (a view into an immutable cached block: never write to it). undefined if none.
    */
-  get(userKey: Uint8Array, readVersion: number): Uint8Array | undefined {
+  get(userKey: Uint8Array, readVersion: number, hash?: number): Uint8Array | undefined {
     if (this.closed) throw new Error(`table reader ${this.path} used after close()`);
-    if (this.bloom !== undefined && !this.bloom.mayContain(userKey, 0, userKey.length)) return undefined;
+    if (this.bloom !== undefined && !this.bloom.mayContainHash(hash ?? bloomHash(userKey, 0, userKey.length))) return undefined;
     const ulen = userKey.length;
     const tlen = ulen + TRAILER_BYTES;
     if (this.seekBuf.length < tlen) this.seekBuf = new Uint8Array(tlen * 2);
