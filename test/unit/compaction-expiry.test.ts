@@ -106,6 +106,19 @@ describe('expiry compactions in the engine', () => {
 
   const key = (i: number): string => `k${String(i).padStart(5, '0')}`;
   const lasting = (i: number): boolean => i % 4 === 0;
+  /** TINY with memtables large enough for the loading transactions. */
+  const OPTIONS = { ...TINY, memtableSize: 16 * 1024 };
+
+  /** Fakes Date (timers stay real) at 2026-01-01 00:00 UTC; returns that time in unix seconds. */
+  function startClock(): number {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
+    return Math.floor(Date.now() / 1000);
+  }
+
+  function tenMinutesLater(): void {
+    vi.setSystemTime(new Date('2026-01-01T00:10:00Z'));
+  }
 
   /** Growing keys, three of four with a TTL ending at `expiresAt`; then everything into the last level. */
   async function load(db: DB, n: number, expiresAt: number): Promise<void> {
@@ -137,16 +150,14 @@ describe('expiry compactions in the engine', () => {
   }
 
   it('entries that expire after reaching the last level are dropped by the next flush that finds nothing else to do', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
-    const now = Math.floor(Date.now() / 1000);
-    const { db } = await openMem(undefined, { ...TINY, memtableSize: 16 * 1024 });
+    const now = startClock();
+    const { db } = await openMem(undefined, OPTIONS);
     await load(db, 600, now + 100);
     const before = db.stats();
     expect(before.levels[6]!.entries).toBe(600);
     expect(before.counters.expiryCompactions).toBe(0);
     // Time passes; entries expire. A write and a flush give the compactor a turn.
-    vi.setSystemTime(new Date('2026-01-01T00:10:00Z'));
+    tenMinutesLater();
     await db.put('zz', 'x');
     await db.flush();
     await until('expiry compactions', () => db.stats().counters.expiryCompactions > 0 && db.stats().compactionsRunning === 0);
@@ -160,7 +171,7 @@ describe('expiry compactions in the engine', () => {
   });
 
   it("an idle store reclaims them too (a timer looks when the first table is due)", { timeout: 15_000 }, async () => {
-    const { db } = await openMem(undefined, { ...TINY, memtableSize: 16 * 1024 });
+    const { db } = await openMem(undefined, OPTIONS);
     await load(db, 300, Math.floor(Date.now() / 1000) + 2);
     expect(db.stats().levels[6]!.entries).toBe(300);
     // No writes from here on.
@@ -172,10 +183,8 @@ describe('expiry compactions in the engine', () => {
   });
 
   it('a last-level table in which every entry expired is dropped without being read', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
-    const now = Math.floor(Date.now() / 1000);
-    const { db } = await openMem(undefined, { ...TINY, memtableSize: 16 * 1024 });
+    const now = startClock();
+    const { db } = await openMem(undefined, OPTIONS);
     for (let i = 0; i < 300; i += 5) {
       await db.update((t) => {
         for (let j = i; j < i + 5; j++) t.put(key(j), `v${j}`, { expiresAt: now + 100 });
@@ -185,7 +194,7 @@ describe('expiry compactions in the engine', () => {
     const tables = db.stats().levels[6]!.tables;
     expect(tables).toBeGreaterThan(1);
     const readBefore = db.stats().levels[6]!.compactionBytesRead;
-    vi.setSystemTime(new Date('2026-01-01T00:10:00Z'));
+    tenMinutesLater();
     await db.put('zz', 'x');
     await db.flush();
     await until('the tables to go', () => db.stats().levels[6]!.entries <= 1 && db.stats().compactionsRunning === 0);
@@ -199,13 +208,11 @@ describe('expiry compactions in the engine', () => {
   });
 
   it('an expiry compaction that fails is not retried (an idle store would retry forever) and blocks nothing', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
-    const now = Math.floor(Date.now() / 1000);
+    const now = startClock();
     const fs = new FaultFileSystem(new MemoryFileSystem());
     const db = await open({ path: '/db', fs, ...TINY, memtableSize: 16 * 1024 });
     await load(db, 300, now + 100);
-    vi.setSystemTime(new Date('2026-01-01T00:10:00Z'));
+    tenMinutesLater();
     // No space for new tables from here on.
     fs.addRule({ fault: 'ENOSPC', kind: 'write', path: /\.sst$/, times: Infinity });
     const compactor = (db as unknown as { engine: { compactor: { schedule(): void; idle(): Promise<void>; failures: number } } }).engine.compactor;
@@ -232,13 +239,11 @@ describe('expiry compactions in the engine', () => {
   });
 
   it('a snapshot older than the entries holds the compaction back until it is released', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
-    const now = Math.floor(Date.now() / 1000);
-    const { db } = await openMem(undefined, { ...TINY, memtableSize: 16 * 1024 });
+    const now = startClock();
+    const { db } = await openMem(undefined, OPTIONS);
     const snap = db.snapshot();
     await load(db, 300, now + 100);
-    vi.setSystemTime(new Date('2026-01-01T00:10:00Z'));
+    tenMinutesLater();
     await db.put('zz', 'x');
     await db.flush();
     await engineOf(db).compactor.idle();

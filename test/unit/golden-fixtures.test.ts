@@ -57,15 +57,29 @@ for (let i = 0; i < 200; i++) {
   tableEntries.push([k, 1000 - i, encodeValue(i % 17 === 0 ? EntryKind.Delete : EntryKind.Put, i % 17 === 0 ? undefined : utf8(`value-${i}-${'x'.repeat(i % 40)}`))]);
 }
 
-async function writeTable(): Promise<Uint8Array> {
+/** Table `number` holding `entries`, written with the golden files' options. */
+async function writeTableOf(number: number, entries: readonly [string, number, Uint8Array][]): Promise<Uint8Array> {
   const fs = new MemoryFileSystem();
-  const f = await fs.open('/000009.sst', { create: true });
-  const builder = new TableBuilder(f, 9, { blockSize: 512, restartInterval: 4, bloomFalsePositiveRate: 0.01, compression: Compression.Snappy });
-  for (const [k, v, val] of tableEntries) builder.add(makeInternalKey(utf8(k), v), val);
+  const path = `/${String(number).padStart(6, '0')}.sst`;
+  const f = await fs.open(path, { create: true });
+  const builder = new TableBuilder(f, number, { blockSize: 512, restartInterval: 4, bloomFalsePositiveRate: 0.01, compression: Compression.Snappy });
+  for (const [k, v, val] of entries) builder.add(makeInternalKey(utf8(k), v), val);
   builder.finish();
   f.sync();
-  return fs.readFileSync('/000009.sst');
+  return fs.readFileSync(path);
 }
+
+const writeTable = (): Promise<Uint8Array> => writeTableOf(9, tableEntries);
+
+/** A table with TTL entries: properties tags 10-12 (earliest and latest expiry, TTL entries). */
+const ttlEntries: [string, number, Uint8Array][] = [];
+for (let i = 0; i < 40; i++) {
+  const k = `ttl${String(i).padStart(3, '0')}`;
+  const value = i === 7 ? encodeValue(EntryKind.Delete, undefined) : encodeValue(EntryKind.Put, utf8(`v${i}`), i % 2 === 0 ? 1_800_000_000 + i : 0);
+  ttlEntries.push([k, 100 - i, value]);
+}
+
+const writeTtlTable = (): Promise<Uint8Array> => writeTableOf(17, ttlEntries);
 
 async function writeManifest(): Promise<Uint8Array> {
   const fs = new MemoryFileSystem();
@@ -145,6 +159,26 @@ describe('golden fixtures (format version 1)', () => {
 
   it('table: same bytes, and the committed file reads back', async () => {
     await readsBack(check('000009.sst', await writeTable()));
+  });
+
+  it('table with TTL entries: same bytes; its expiry properties (tags 10-12) and entries read back', async () => {
+    const golden = check('000017.sst', await writeTtlTable());
+    const fs = new MemoryFileSystem();
+    fs.writeFileSync('/000017.sst', golden);
+    const reader = TableReader.open(await fs.open('/000017.sst', { readOnly: true }), 17, new BlockCache(1 << 20));
+    expect(reader.properties.minExpiresAt).toBe(1_800_000_000);
+    expect(reader.properties.maxExpiresAt).toBe(1_800_000_038);
+    expect(reader.properties.expiringEntries).toBe(20);
+    expect(reader.properties.tombstones).toBe(1);
+    const it = reader.iterator();
+    let i = 0;
+    for (it.seekToFirst(); it.valid(); it.next(), i++) {
+      expect(fromUtf8(userKeyOf(it.key()))).toBe(ttlEntries[i]![0]);
+      expect(Buffer.from(it.value()).equals(Buffer.from(ttlEntries[i]![2]))).toBe(true);
+    }
+    expect(i).toBe(40);
+    expect(reader.verify()).toEqual([]);
+    reader.close();
   });
 
   it('table whose blocks were compressed by snappyjs (before the own encoder) still reads back', async () => {

@@ -7,22 +7,26 @@ import { describe, expect, it } from 'vitest';
 import type { FileHandle } from '../../src/fs/types.js';
 import { LogWriter } from '../../src/wal/writer.js';
 
+/** A file whose async syncs finish when the test calls the resolver pushed to `pending`. */
+function fileWithSyncs(pending: (() => void)[]): FileHandle {
+  let written = 0;
+  return {
+    writeAt: (b: Uint8Array) => {
+      written += b.length;
+      return b.length;
+    },
+    truncate: () => undefined,
+    sync: () => undefined,
+    syncAsync: () => new Promise<void>((resolve) => pending.push(resolve)),
+    size: () => written,
+    close: () => undefined,
+  } as unknown as FileHandle;
+}
+
 describe('LogWriter sync accounting', () => {
   it('overlapping syncs: each covers what was appended before it started, whichever finishes first', async () => {
     const pending: (() => void)[] = [];
-    let written = 0;
-    const file = {
-      writeAt: (b: Uint8Array) => {
-        written += b.length;
-        return b.length;
-      },
-      truncate: () => undefined,
-      sync: () => undefined,
-      syncAsync: () => new Promise<void>((resolve) => pending.push(resolve)),
-      size: () => written,
-      close: () => undefined,
-    } as unknown as FileHandle;
-    const w = LogWriter.forWal(file, 1);
+    const w = LogWriter.forWal(fileWithSyncs(pending), 1);
     w.sync();
     expect(w.unsyncedBytes).toBe(0);
     w.append(new Uint8Array(100));
@@ -43,25 +47,13 @@ describe('LogWriter sync accounting', () => {
   });
 
   it('a sync covers appends made before it, not during it', async () => {
-    let resolve!: () => void;
-    let written = 0;
-    const file = {
-      writeAt: (b: Uint8Array) => {
-        written += b.length;
-        return b.length;
-      },
-      truncate: () => undefined,
-      sync: () => undefined,
-      syncAsync: () => new Promise<void>((r) => (resolve = r)),
-      size: () => written,
-      close: () => undefined,
-    } as unknown as FileHandle;
-    const w = LogWriter.forWal(file, 2);
+    const pending: (() => void)[] = [];
+    const w = LogWriter.forWal(fileWithSyncs(pending), 2);
     w.append(new Uint8Array(10));
     const before = w.unsyncedBytes;
     const s = w.syncAsync();
     w.append(new Uint8Array(7));
-    resolve();
+    pending[0]!();
     await s;
     expect(before).toBeGreaterThan(10);
     expect(w.unsyncedBytes).toBe(7);
