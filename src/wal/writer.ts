@@ -17,9 +17,9 @@ export class LogWriter {
   /** End of the last record written in full. */
   offset: number;
   /**
-   * Offset up to which a finished sync covers the log. Syncs may overlap (a synced write while
-   * a background sync runs): each covers what was appended before it started, so this only
-   * moves forward, to the start offset of whichever finishes.
+   * Offset up to which a finished sync covers the log. If two syncs ever overlap (an async one
+   * still running when another starts), each covers what was appended before it started, so
+   * this only moves forward, to the start offset of whichever finishes.
    */
   private syncedTo: number;
   broken = false;
