@@ -15,7 +15,7 @@
  * reported in stats, and leaves the tree as it was; the next attempt waits a little. A failed
  * manifest edit fails the store, like any failed durable write.
  */
-import type { TableInfo } from '../manifest/edit.js';
+import type { TableInfo, VersionEdit } from '../manifest/edit.js';
 import { tablePath } from '../manifest/filenames.js';
 import { type CompactionJob, type CompactionResult, runCompaction } from '../compaction/merge.js';
 import { type FlushJob, runFlush } from '../compaction/flush-job.js';
@@ -307,6 +307,24 @@ export class Compactor {
     });
   }
 
+  /**
+   * Applies a manifest edit that writes no table (a trivial move, a dropped table) and installs
+   * the Version it implies. A cut-back append (no space) is thrown for a retry; any other
+   * failure leaves the manifest's durable state unknown and fails the store.
+   */
+  private async applyEditOnly(edit: VersionEdit, what: string): Promise<void> {
+    const e = this.engine;
+    await e.withManifest(async (m) => {
+      try {
+        await m.applyAsync(edit);
+      } catch (err) {
+        if (isNoSpace(err) && !m.broken) throw err;
+        throw e.fail(err, `writing the manifest edit of ${what} failed`);
+      }
+      e.installFromManifest(new Map());
+    });
+  }
+
   /** Runs a plan; a merge is split into at most `maxShards` shards. */
   private async execute(plan: CompactionPlan, maxShards = Infinity): Promise<void> {
     const e = this.engine;
@@ -316,30 +334,14 @@ export class Compactor {
     // instead, which drops the ones no snapshot needs (nothing lies below the last level).
     if (plan.trivialMove && !(plan.outputLevel === LAST_LEVEL && this.holdsGarbage(plan.upper[0]!))) {
       const t = plan.upper[0]!;
-      await e.withManifest(async (m) => {
-        try {
-          await m.applyAsync({ deleted: [{ level: plan.level, fileNumber: t.fileNumber }], added: [{ level: plan.outputLevel, table: t }] });
-        } catch (err) {
-          if (isNoSpace(err) && !m.broken) throw err;
-          throw e.fail(err, 'writing the manifest edit of a trivial move failed');
-        }
-        e.installFromManifest(new Map());
-      });
+      await this.applyEditOnly({ deleted: [{ level: plan.level, fileNumber: t.fileNumber }], added: [{ level: plan.outputLevel, table: t }] }, 'a trivial move');
       counters.trivialMoves++;
       return;
     }
     if (plan.dropWhole === true) {
       // Every entry of this last-level table has expired, and no reader may see below the
       // floor: nothing in it can be read again, and nothing lies below it to hide.
-      await e.withManifest(async (m) => {
-        try {
-          await m.applyAsync({ deleted: plan.upper.map((t) => ({ level: plan.level, fileNumber: t.fileNumber })), added: [] });
-        } catch (err) {
-          if (isNoSpace(err) && !m.broken) throw err;
-          throw e.fail(err, 'writing the manifest edit of an expiry compaction failed');
-        }
-        e.installFromManifest(new Map());
-      });
+      await this.applyEditOnly({ deleted: plan.upper.map((t) => ({ level: plan.level, fileNumber: t.fileNumber })), added: [] }, 'an expiry compaction');
       counters.compactions++;
       e.stats.compactions++;
       e.stats.expiryCompactions++;
