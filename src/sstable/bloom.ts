@@ -24,6 +24,7 @@
  * `hash32` ~90 ns/hash. It also hashes the user-key part of an internal key without a view.
  */
 import { BLOOM_BITS_MIN, BLOOM_HASH_SEED, BLOOM_PROBES_MAX } from './format.js';
+import { giveScratch, takeScratch } from './scratch.js';
 
 /** Probe positions are 31-bit integers. */
 const BLOOM_BYTES_MAX = 0x7fff_ffff >>> 3;
@@ -107,15 +108,23 @@ export function bloomProbes(bitsPerKey: number): number {
   return k < 1 ? 1 : k > BLOOM_PROBES_MAX ? BLOOM_PROBES_MAX : k;
 }
 
-/** Collects key hashes while a table is written; `finish` sizes and fills the filter. */
+/**
+ * Collects key hashes while a table is written; `finish` sizes and fills the filter. Its memory
+ * comes from the thread's scratch pool (scratch.ts); `release` hands it back once the filter
+ * has been written.
+ */
 export class BloomBuilder {
-  private hashes = new Uint32Array(1024);
+  private hashMemory: Uint8Array;
+  private hashes: Uint32Array;
   private count = 0;
+  private filterMemory: Uint8Array | undefined;
 
   constructor(private readonly falsePositiveRate: number) {
     if (!(falsePositiveRate > 0 && falsePositiveRate < 1)) {
       throw new RangeError(`bloom false-positive rate must be in (0, 1), got ${falsePositiveRate}`);
     }
+    this.hashMemory = takeScratch(4096);
+    this.hashes = new Uint32Array(this.hashMemory.buffer, 0, this.hashMemory.length >>> 2);
   }
 
   get keys(): number {
@@ -124,22 +133,33 @@ export class BloomBuilder {
 
   /** Adds the user key in b[start, end). The caller adds each distinct user key once. */
   add(b: Uint8Array, start: number, end: number): void {
-    if (this.count === this.hashes.length) {
-      const grown = new Uint32Array(this.hashes.length * 2);
-      grown.set(this.hashes);
-      this.hashes = grown;
-    }
+    if (this.count === this.hashes.length) this.grow();
     this.hashes[this.count++] = bloomHash(b, start, end);
   }
 
-  /** Bloom block contents: bit array then probe count. */
+  private grow(): void {
+    const memory = takeScratch(Math.max(4096, this.hashes.length * 8));
+    const hashes = new Uint32Array(memory.buffer, 0, memory.length >>> 2);
+    hashes.set(this.hashes.subarray(0, this.count));
+    giveScratch(this.hashMemory);
+    this.hashMemory = memory;
+    this.hashes = hashes;
+  }
+
+  /**
+   * Bloom block contents: bit array then probe count. A view into this builder's memory: valid
+   * until `release`.
+   */
   finish(): Uint8Array {
     const bitsPerKey = bloomBitsPerKey(this.falsePositiveRate);
     const k = bloomProbes(bitsPerKey);
     const bytes = Math.ceil(Math.max(BLOOM_BITS_MIN, Math.ceil(this.count * bitsPerKey)) / 8);
     if (bytes > BLOOM_BYTES_MAX) throw new RangeError(`bloom filter for ${this.count} keys exceeds ${BLOOM_BYTES_MAX} bytes`);
     const bits = bytes * 8;
-    const out = new Uint8Array(bytes + 1);
+    if (this.filterMemory !== undefined) giveScratch(this.filterMemory);
+    this.filterMemory = takeScratch(bytes + 1);
+    const out = this.filterMemory.subarray(0, bytes + 1);
+    out.fill(0);
     for (let i = 0; i < this.count; i++) {
       let h = this.hashes[i]! | 0;
       const delta = fmix32(h) | 0;
@@ -152,7 +172,19 @@ export class BloomBuilder {
     out[bytes] = k;
     return out;
   }
+
+  /** Hands the builder's memory back to the scratch pool; neither it nor `finish`'s result may be used after. */
+  release(): void {
+    giveScratch(this.hashMemory);
+    this.hashMemory = EMPTY_MEMORY;
+    this.hashes = new Uint32Array(0);
+    this.count = 0;
+    if (this.filterMemory !== undefined) giveScratch(this.filterMemory);
+    this.filterMemory = undefined;
+  }
 }
+
+const EMPTY_MEMORY = new Uint8Array(0);
 
 /** A loaded filter. `parse` returns an error message instead of throwing on bad contents. */
 export class BloomFilter {

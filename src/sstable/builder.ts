@@ -22,6 +22,7 @@ import { encodeFooter, type BlockHandle } from './footer.js';
 import { BlockTrailer, BlockType, Footer, TABLE_FORMAT_VERSION, trailerTypeByte } from './format.js';
 import { encodeHandle, HANDLE_BYTES_MAX } from './index-block.js';
 import { encodeProperties } from './properties.js';
+import { giveScratch, takeScratch } from './scratch.js';
 
 export interface TableOptions {
   /** Target uncompressed data block size in bytes (default 4096). */
@@ -78,7 +79,8 @@ export class TableBuilder {
   private readonly dataBlock: BlockBuilder;
   private readonly indexBlock = new BlockBuilder(INDEX_RESTART_INTERVAL, 1024);
   private readonly bloom: BloomBuilder | undefined;
-  private wbuf = new Uint8Array(WRITE_BUFFER_BYTES);
+  /** From the thread's scratch pool (scratch.ts), handed back by `finish`. */
+  private wbuf = takeScratch(WRITE_BUFFER_BYTES);
   private wpos = 0;
   /** File offset of wbuf[0]. */
   private flushed = 0;
@@ -195,6 +197,7 @@ export class TableBuilder {
     let bloom: BlockHandle = { offset: 0, size: 0 };
     if (this.bloom !== undefined) {
       this.writeBlock(this.bloom.finish(), BlockType.Bloom);
+      this.bloom.release();
       bloom = { ...this.handle };
     }
     const largest = this.lastKey.slice(0, this.lastKeyLen);
@@ -222,6 +225,8 @@ export class TableBuilder {
     encodeFooter(this.wbuf, this.wpos, { index, bloom, properties, version: TABLE_FORMAT_VERSION });
     this.wpos += Footer.bytes;
     this.flushWrites();
+    giveScratch(this.wbuf);
+    this.wbuf = new Uint8Array(0);
 
     return {
       fileNumber: this.fileNumber,

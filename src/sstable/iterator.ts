@@ -18,6 +18,8 @@ export interface DataBlockSource {
   readonly indexTable: IndexTable;
   /** Uncompressed, verified contents of data block i (from the cache or the file). */
   dataBlock(i: number, share: boolean): Uint8Array;
+  /** Called once when the iterator reading it closes: memory it holds for reading may be reused. */
+  release?(): void;
 }
 
 export class TableIterator implements InternalIterator {
@@ -92,8 +94,10 @@ export class TableIterator implements InternalIterator {
   }
 
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     this.invalidate();
+    this.table.release?.();
   }
 
   private load(i: number): void {
