@@ -13,6 +13,14 @@ export class ConcatIterator implements InternalIterator {
   private readonly tables: readonly TableReader[];
   private index = 0;
   private current: InternalIterator | undefined;
+  /**
+   * The scan of the table before `current`, closed one table later: closing a scan hands its
+   * buffers back to the thread's scratch pool and the next scan may read into them at once, so
+   * without this grace the value of a table's last entry would change under a caller that still
+   * holds it after one `next()`, which within a table it may (a scan alternates two buffers).
+   * A value view thus stays valid for one more step, across tables as within one.
+   */
+  private previous: InternalIterator | undefined;
 
   /** `tables` in key order, with disjoint key ranges. */
   constructor(tables: readonly TableReader[]) {
@@ -20,7 +28,8 @@ export class ConcatIterator implements InternalIterator {
   }
 
   private open(i: number): void {
-    this.current?.close();
+    this.previous?.close();
+    this.previous = this.current;
     this.index = i;
     this.current = i < this.tables.length ? this.tables[i]!.scan() : undefined;
   }
@@ -83,6 +92,8 @@ export class ConcatIterator implements InternalIterator {
   }
 
   close(): void {
+    this.previous?.close();
+    this.previous = undefined;
     this.current?.close();
     this.current = undefined;
     this.index = this.tables.length;

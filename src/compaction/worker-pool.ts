@@ -39,7 +39,8 @@ const FLUSH_NICE = 5;
  */
 const WORKER_YOUNG_GENERATION_MB = 8;
 
-function spawnWorker(nice: number): Worker {
+/** A background thread (exported for tests). */
+export function spawnWorker(nice: number): Worker {
   const options = { workerData: { nice }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } };
   const url = new URL(import.meta.url.endsWith('.ts') ? './worker-main.ts' : './worker-main.js', import.meta.url);
   if (url.pathname.endsWith('.ts')) {

@@ -156,8 +156,9 @@ export class BloomBuilder {
     const bytes = Math.ceil(Math.max(BLOOM_BITS_MIN, Math.ceil(this.count * bitsPerKey)) / 8);
     if (bytes > BLOOM_BYTES_MAX) throw new RangeError(`bloom filter for ${this.count} keys exceeds ${BLOOM_BYTES_MAX} bytes`);
     const bits = bytes * 8;
-    if (this.filterMemory !== undefined) giveScratch(this.filterMemory);
+    const previous = this.filterMemory;
     this.filterMemory = takeScratch(bytes + 1);
+    if (previous !== undefined) giveScratch(previous);
     const out = this.filterMemory.subarray(0, bytes + 1);
     out.fill(0);
     for (let i = 0; i < this.count; i++) {

@@ -256,9 +256,12 @@ class ReadaheadSource implements DataBlockSource {
       this.windowTurn ^= 1;
       let buf = this.windows[this.windowTurn];
       if (buf === undefined || buf.length < windowEnd - offset) {
-        if (buf !== undefined) giveScratch(buf);
+        // Take the new buffer before giving the old one back: if taking throws, the field
+        // must not still name memory that is already in the pool.
+        const old = buf;
         buf = takeScratch(Math.max(windowEnd - offset, Math.min(READAHEAD_BYTES, this.dataEnd)));
         this.windows[this.windowTurn] = buf;
+        if (old !== undefined) giveScratch(old);
       }
       buf = buf.subarray(0, windowEnd - offset);
       const n = readTableBytes(this.file, buf, offset, 'data blocks');
@@ -273,8 +276,8 @@ class ReadaheadSource implements DataBlockSource {
     const block = openBlock(this.file, this.buf, offset - this.start, offset, size, BlockType.Data, into);
     if (block.buffer !== into.buffer && block.length <= DECODE_BUFFER_MAX && block.length > into.length) {
       // Outgrew the buffer: keep the larger one for the next blocks.
-      giveScratch(into);
       this.decoded[this.turn] = takeScratch(Math.max(block.length, 2 * into.length));
+      giveScratch(into);
     }
     return block;
   }

@@ -19,24 +19,43 @@
 const SCRATCH_BUFFERS_MAX = 16;
 const SCRATCH_BYTES_MAX = 16 * 1024 * 1024;
 
+/** A pooled buffer serves a request of at least a quarter its size (or up to this much), so a small need does not take (and then keep) a huge buffer. */
+const SCRATCH_OVERSIZE_MIN = 64 * 1024;
+
 const pool: Uint8Array[] = [];
 let pooledBytes = 0;
+let poison = false;
+
+/**
+ * Tests: fill buffers as they are given back and again as they are taken out, so that any use of
+ * memory after it was handed back, and any read of a taken buffer before it was written, shows
+ * as wrong bytes (and fails a checksum or a comparison) instead of passing by luck.
+ */
+export function setScratchPoison(on: boolean): void {
+  poison = on;
+}
 
 /**
  * A buffer of at least `minBytes` (its contents are whatever the last user left): the smallest
- * pooled one that is large enough, else a new one of exactly `minBytes`.
+ * pooled one that is large enough and not far larger, else a new one of exactly `minBytes`.
  */
 export function takeScratch(minBytes: number): Uint8Array {
+  const largest = Math.max(minBytes * 4, SCRATCH_OVERSIZE_MIN);
   let best = -1;
   for (let i = 0; i < pool.length; i++) {
     const n = pool[i]!.length;
-    if (n >= minBytes && (best < 0 || n < pool[best]!.length)) best = i;
+    if (n >= minBytes && n <= largest && (best < 0 || n < pool[best]!.length)) best = i;
   }
-  if (best < 0) return new Uint8Array(minBytes);
+  if (best < 0) {
+    const fresh = new Uint8Array(minBytes);
+    if (poison) fresh.fill(0xa5);
+    return fresh;
+  }
   const buf = pool[best]!;
   pool[best] = pool[pool.length - 1]!;
   pool.pop();
   pooledBytes -= buf.length;
+  if (poison) buf.fill(0x5a);
   return buf;
 }
 
@@ -48,6 +67,7 @@ export function takeScratch(minBytes: number): Uint8Array {
 export function giveScratch(buf: Uint8Array): void {
   if (buf.length === 0 || buf.byteOffset !== 0 || buf.length !== buf.buffer.byteLength || buf.length > SCRATCH_BYTES_MAX) return;
   for (const b of pool) if (b.buffer === buf.buffer) return;
+  if (poison) buf.fill(0xee);
   pool.push(buf);
   pooledBytes += buf.length;
   while (pool.length > SCRATCH_BUFFERS_MAX || pooledBytes > SCRATCH_BYTES_MAX) {
@@ -57,6 +77,12 @@ export function giveScratch(buf: Uint8Array): void {
     pool[smallest] = pool[pool.length - 1]!;
     pool.pop();
   }
+}
+
+/** Empties this thread's pool (tests). */
+export function dropScratch(): void {
+  pool.length = 0;
+  pooledBytes = 0;
 }
 
 /** Buffers and bytes held by this thread's pool (tests). */
