@@ -131,6 +131,17 @@ function show(entries: readonly [string, string][]): string {
   return `[${s.length > 40 ? [...s.slice(0, 40), `… ${s.length - 40} more`].join(', ') : s.join(', ')}]`;
 }
 
+/** Where `got` differs from `want` (both in key order): keys only in one, and keys whose values differ. */
+function diff(got: readonly [string, string][], want: readonly [string, string][], note: (key: string) => string = () => ''): string {
+  const w = new Map(want);
+  const g = new Map(got);
+  const out: string[] = [];
+  for (const [k, v] of got) if (!w.has(k)) out.push(`+${JSON.stringify(k)}${note(k)}`);
+  else if (w.get(k) !== v) out.push(`~${JSON.stringify(k)}=${JSON.stringify(v.slice(0, 14))} (want ${JSON.stringify(w.get(k)!.slice(0, 14))})`);
+  for (const [k] of want) if (!g.has(k)) out.push(`-${JSON.stringify(k)}${note(k)}`);
+  return out.length > 20 ? `${out.slice(0, 20).join(' ')} … ${out.length - 20} more` : out.join(' ');
+}
+
 function sameEntries(a: readonly [string, string][], b: readonly [string, string][]): boolean {
   return a.length === b.length && a.every(([k, v], i) => b[i]![0] === k && b[i]![1] === v);
 }
@@ -391,7 +402,7 @@ class Run {
     const e = m.get(key);
     if (e === undefined || e.expiresAt === 0) return '';
     const at = e.expiresAt === EXPIRED_AT ? 'written expired' : `expires at clock +${e.expiresAt - CLOCK_START_MS / 1000} s`;
-    return ` (model entry ${JSON.stringify(e.value)} ${at}; the clock is at +${this.clock.elapsed} s)`;
+    return ` (model entry ${JSON.stringify(e.value.length > 14 ? `${e.value.slice(0, 12)}…(${e.value.length})` : e.value)} ${at}; the clock is at +${this.clock.elapsed} s)`;
   }
 
   async start(): Promise<void> {
@@ -509,7 +520,7 @@ class Run {
   }
 
   private expectRead(got: [string, string][], want: [string, string][], what: string): void {
-    check(sameEntries(got, want), () => `${what}: got ${show(got)}, model ${show(want)}`);
+    check(sameEntries(got, want), () => `${what}: got ${show(got)}, model ${show(want)}\n  got vs model: ${diff(got, want)}`);
   }
 
   private scan(r: Range, snapshot?: Snapshot): [string, string][] {
@@ -599,7 +610,10 @@ class Run {
         `${what}: the recovered state matches no state from the last durable point (${lo} of ${hi} writes since it) on, as visible at clock +${this.clock.elapsed} s`,
         `recovered: ${show(got)}`,
       ];
-      for (let i = Math.max(0, lo - 1); i <= hi; i++) lines.push(`state ${i}${i < lo ? ' (before the range)' : ''}${this.states[i]!.acked ? '' : ' (unacknowledged)'}: ${show(sortedEntries(this.states[i]!.model, this.now))}`);
+      for (let i = Math.max(0, lo - 1); i <= hi; i++) {
+        const want = sortedEntries(this.states[i]!.model, this.now);
+        lines.push(`state ${i}${i < lo ? ' (before the range)' : ''}${this.states[i]!.acked ? '' : ' (unacknowledged)'}: ${show(want)}\n  recovered vs state ${i}: ${diff(got, want, (k) => this.entryNote(this.states[i]!.model, k))}`);
+      }
       return lines.join('\n');
     });
     if (exact) {
