@@ -546,6 +546,23 @@ class Run {
     this.expectRead(got, want, what);
   }
 
+  /**
+   * The expiry (0: none) of every key's newest version, where that version is visible: what a
+   * scan does not show. Two states can scan alike now and part later, when an entry with an
+   * expiry and one without (or with another) hold the same value: a recovery must match both.
+   */
+  private expiries(): Map<string, number> {
+    const out = new Map<string, number>();
+    let last: string | undefined;
+    for (const v of this.db.versions({})) {
+      const k = fromUtf8(v.key);
+      if (k === last) continue;
+      last = k;
+      if (!v.deleted && !v.expired) out.set(k, v.expiresAt);
+    }
+    return out;
+  }
+
   private getValue(key: string, snapshot?: Snapshot): string | undefined {
     const v = snapshot === undefined ? this.db.getSync(key) : this.db.getSync(key, { snapshot });
     return v === undefined ? undefined : fromUtf8(v);
@@ -595,12 +612,15 @@ class Run {
     } catch (e) {
       throw new Mismatch(`${what}: reopening failed: ${String(e)}\nfiles: ${mem.listAllSync().join(', ')}`);
     }
-    // Compared as visible now: an entry that expired since it was written is absent on both sides.
+    // Compared as visible now (an entry that expired since it was written is absent on both
+    // sides), expiries included (an entry still visible must expire when the model says).
     const got = this.scan({});
+    const expiries = this.expiries();
+    const sameExpiries = (m: Model): boolean => [...expiries].every(([k, at]) => m.get(k)?.expiresAt === at);
     const hi = this.states.length - 1;
     let match = -1;
     for (let i = hi; i >= lo; i--) {
-      if (sameEntries(got, sortedEntries(this.states[i]!.model, this.now))) {
+      if (sameEntries(got, sortedEntries(this.states[i]!.model, this.now)) && sameExpiries(this.states[i]!.model)) {
         match = i;
         break;
       }
@@ -612,7 +632,13 @@ class Run {
       ];
       for (let i = Math.max(0, lo - 1); i <= hi; i++) {
         const want = sortedEntries(this.states[i]!.model, this.now);
-        lines.push(`state ${i}${i < lo ? ' (before the range)' : ''}${this.states[i]!.acked ? '' : ' (unacknowledged)'}: ${show(want)}\n  recovered vs state ${i}: ${diff(got, want, (k) => this.entryNote(this.states[i]!.model, k))}`);
+        const m = this.states[i]!.model;
+        const when = (at: number): string => (at === 0 ? 'never' : `+${at - CLOCK_START_MS / 1000} s`);
+        const expiry = [...expiries].filter(([k, at]) => m.get(k) !== undefined && m.get(k)!.expiresAt !== at).map(([k, at]) => `${JSON.stringify(k)} ${when(at)} (model ${when(m.get(k)!.expiresAt)})`);
+        lines.push(
+          `state ${i}${i < lo ? ' (before the range)' : ''}${this.states[i]!.acked ? '' : ' (unacknowledged)'}: ${show(want)}\n  recovered vs state ${i}: ${diff(got, want, (k) => this.entryNote(m, k))}` +
+            (expiry.length === 0 ? '' : `\n  expiries that differ: ${expiry.join(', ')}`),
+        );
       }
       return lines.join('\n');
     });
