@@ -139,6 +139,7 @@ function diff(got: readonly [string, string][], want: readonly [string, string][
   for (const [k, v] of got) if (!w.has(k)) out.push(`+${JSON.stringify(k)}${note(k)}`);
   else if (w.get(k) !== v) out.push(`~${JSON.stringify(k)}=${JSON.stringify(v.slice(0, 14))} (want ${JSON.stringify(w.get(k)!.slice(0, 14))})`);
   for (const [k] of want) if (!g.has(k)) out.push(`-${JSON.stringify(k)}${note(k)}`);
+  if (out.length === 0) return 'the same entries';
   return out.length > 20 ? `${out.slice(0, 20).join(' ')} … ${out.length - 20} more` : out.join(' ');
 }
 
