@@ -10,7 +10,7 @@
  *   --seeds N        seeds to run (default: until the time is up)
  *   --minutes M      time budget (default 10 when --seeds is not given)
  *   --runs R         sequences per seed (default 20)
- *   --config NAME    only this option set (TINY, TINY+compression-none, TINY+sync, TINY+cache-0, SMALL)
+ *   --config NAME    only this option set (TINY, TINY+compression-none, TINY+sync, TINY+cache-0, TINY+subcompactions, SMALL)
  *   --seed S         the first seed (default: from the clock); seeds then count up from it
  *   --path P         fast-check replay path of a failure (with --seed and --config)
  *   --shrink-seconds S   how long a failure is shrunk (default 300)
@@ -83,5 +83,6 @@ for (let i = 0; i < seeds && Date.now() < deadline; i++) {
 }
 console.log(
   `\nsoak: ${done} seeds, ${total.runs} sequences, ${total.ops} operations checked, ${total.crashes} crash points and ${total.reopens} reopens recovered, ` +
-    `${total.faults} faults injected, ${total.txns} transactions (${total.conflicts} conflicts), 0 failures (${clock(t0)})`,
+    `${total.faults} faults injected, ${total.compactions} compactions (${total.expiryCompactions} for expired entries), ${total.txns} transactions (${total.conflicts} conflicts), ` +
+    `${total.ttlPuts} puts with a TTL, ${total.advances} advances of the clock, 0 failures (${clock(t0)})`,
 );

@@ -73,6 +73,12 @@ export class Compactor {
   private waiters: (() => void)[] = [];
   private manual: Promise<void> = Promise.resolve();
   private manualActive = 0;
+  /**
+   * When automatic compaction may run again after a failure, on the monotonic clock
+   * (performance.now()): a wait is a duration, and a wall clock that steps back (or a test's
+   * frozen Date.now) must not hold compactions, and with them writers stalled on L0, until it
+   * catches up.
+   */
   private retryAt = 0;
   private retryTimer = false;
   /** Timer for the next time a table may qualify for an expiry compaction (expiry.ts). */
@@ -125,13 +131,13 @@ export class Compactor {
   schedule(): void {
     const e = this.engine;
     if (this.manualActive > 0 || e.closed || e.failure !== undefined || e.config.readOnly || e.config.disableAutoCompaction) return;
-    if (Date.now() < this.retryAt) {
+    if (performance.now() < this.retryAt) {
       if (!this.retryTimer) {
         this.retryTimer = true;
         setTimeout(() => {
           this.retryTimer = false;
           this.schedule();
-        }, this.retryAt - Date.now()).unref?.();
+        }, this.retryAt - performance.now()).unref?.();
       }
       return;
     }
@@ -246,7 +252,7 @@ export class Compactor {
     }
     this.noSpace = isNoSpace(err) ? mapWriteError(err, 'compaction failed') : undefined;
     this.noSpaceFromL0 = plan.level === 0;
-    this.retryAt = Date.now() + 100;
+    this.retryAt = performance.now() + 100;
   }
 
   /**

@@ -33,13 +33,16 @@ export interface BurstWrite {
 
 /**
  * A read or a write inside a transaction. `expired` puts with an expiry already past (invisible
- * at once, but a write all the same); `meta` adds a userMeta byte; `take` closes the iterator
- * after that many entries (then only the part it read counts for conflicts).
+ * at once, but a write all the same); `ttl` puts with an expiry that many seconds after the
+ * test clock's time at the put (visible until the clock reaches it; the runner passes it as
+ * `ttl` or as the same `expiresAt`, by the value's tag); `meta` adds a userMeta byte; `take`
+ * closes the iterator after that many entries (then only the part it read counts for
+ * conflicts). Only transactions take an expiry: put() and batch() have no TTL option.
  */
 export type TxnStep =
   | { do: 'get'; key: string }
   | { do: 'has'; key: string }
-  | { do: 'put'; key: string; value: Val; meta?: number; expired?: true }
+  | { do: 'put'; key: string; value: Val; meta?: number; expired?: true; ttl?: number }
   | { do: 'del'; key: string }
   | ({ do: 'iter'; take?: number } & Range);
 export type TxnWrite = Extract<TxnStep, { do: 'put' | 'del' }>;
@@ -57,7 +60,9 @@ export type ScriptStep =
   | { do: 'rollback'; t: number }
   | { do: 'write'; ops: WriteOp[]; sync?: boolean }
   | { do: 'flush' }
-  | { do: 'flatten' };
+  | { do: 'flatten' }
+  /** The test clock moves `s` seconds forward (with transactions open: they read at the new time). */
+  | { do: 'advance'; s: number };
 
 export type Op =
   | { op: 'put'; key: string; value: Val; sync?: boolean }
@@ -79,9 +84,11 @@ export type Op =
   | { op: 'reopen' }
   | { op: 'crash'; keep: KeepUnsynced; seed: number }
   | { op: 'fault'; fault: FaultKind; nth: number }
+  /** The test clock (clock.ts) moves `s` seconds forward: entries whose expiry it reaches vanish. */
+  | { op: 'advance'; s: number }
   /** One transaction (transaction()/commit() or update(), view() when read-only), committed or rolled back. */
   | { op: 'txn'; steps: TxnStep[]; end: 'commit' | 'rollback'; sync?: boolean; readOnly?: true }
-  /** Transactions, plain writes and flushes interleaved, over a few keys so that commits conflict. */
+  /** Transactions, plain writes, flushes and advances of the clock interleaved, over a few keys so that commits conflict. */
   | { op: 'txns'; steps: ScriptStep[] };
 
 export function valueOf(v: Val): string {
@@ -99,7 +106,17 @@ const keyArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: fc.array(fc.constantFrom('a', 'b', '\u0000', '~'), { minLength: 1, maxLength: 3 }).map((a) => a.join('')) },
   { weight: 1, arbitrary: fc.constantFrom(LONG, `${LONG}~`, `${LONG}\u0000`) },
 );
-const boundArb: fc.Arbitrary<string> = fc.oneof({ weight: 12, arbitrary: keyArb }, { weight: 1, arbitrary: fc.constant('') });
+/**
+ * Keys written only with a TTL (by the expiring writes below; deletes reach them too), like a
+ * namespace of sessions or cache entries: their tables hold entries that all expire, which is
+ * what expiry compactions look for (a last-level table whose entries all expired is dropped
+ * unread). They sort after the k keys, before '~'.
+ */
+const ttlKeyArb: fc.Arbitrary<string> = fc.integer({ min: 0, max: 63 }).map((n) => `t${String(n).padStart(2, '0')}`);
+/** Keys to read (and delete): the written ones and the TTL-only ones. */
+const readKeyArb: fc.Arbitrary<string> = fc.oneof({ weight: 5, arbitrary: keyArb }, { weight: 1, arbitrary: ttlKeyArb });
+
+const boundArb: fc.Arbitrary<string> = fc.oneof({ weight: 12, arbitrary: readKeyArb }, { weight: 1, arbitrary: fc.constant('') });
 
 const valArb: fc.Arbitrary<Val> = fc.record({
   tag: fc.nat(99_999),
@@ -152,17 +169,34 @@ const txnValArb: fc.Arbitrary<Val> = fc.record({
   len: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 12, arbitrary: fc.integer({ min: 1, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: 41, max: 400 }) }),
 });
 
-function txnStepArb(key: fc.Arbitrary<string>, bound: fc.Arbitrary<string>): fc.Arbitrary<TxnStep> {
-  const put = fc.record({ key, value: txnValArb, meta: rarely(fc.nat(255), 4), expired: rarely(fc.constant(true as const), 8) }).map(({ key, value, meta, expired }): TxnStep => {
-    const o: TxnStep = { do: 'put', key, value };
-    if (meta !== undefined) o.meta = meta;
-    if (expired !== undefined) o.expired = expired;
-    return o;
-  });
+/** Seconds from the put to the expiry of a `ttl` put: a few advances of the clock. */
+const ttlArb = fc.oneof({ weight: 2, arbitrary: fc.integer({ min: 1, max: 30 }) }, { weight: 1, arbitrary: fc.integer({ min: 31, max: 300 }) });
+
+/** How far an advance moves the clock: mostly a few seconds, now and then hours or days (everything expires). */
+const advanceArb = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: 3600, max: 400_000 }) });
+
+/** A put's expiry: none, `ttl` seconds after the clock at the put, or already past (`expired`). */
+type Life = { ttl: number } | { expired: true } | undefined;
+const lifeArb: fc.Arbitrary<Life> = fc.oneof(
+  { weight: 5, arbitrary: fc.constant(undefined) },
+  { weight: 3, arbitrary: ttlArb.map((ttl) => ({ ttl })) },
+  { weight: 1, arbitrary: fc.constant({ expired: true as const }) },
+);
+
+function putStep(key: string, value: Val, meta: number | undefined, life: Life): TxnStep {
+  const o: TxnStep = { do: 'put', key, value };
+  if (meta !== undefined) o.meta = meta;
+  if (life !== undefined) Object.assign(o, life);
+  return o;
+}
+
+/** Steps over `key` (reads over `readKey`). */
+function txnStepArb(key: fc.Arbitrary<string>, bound: fc.Arbitrary<string>, readKey = key): fc.Arbitrary<TxnStep> {
+  const put = fc.record({ key, value: txnValArb, meta: rarely(fc.nat(255), 4), life: lifeArb }).map(({ key, value, meta, life }) => putStep(key, value, meta, life));
   const iter = fc.tuple(rangeArbOf(bound), rarely(fc.nat(4), 3)).map(([r, take]): TxnStep => (take === undefined ? { do: 'iter', ...r } : { do: 'iter', ...r, take }));
   return fc.oneof(
-    { weight: 3, arbitrary: key.map((k): TxnStep => ({ do: 'get', key: k })) },
-    { weight: 1, arbitrary: key.map((k): TxnStep => ({ do: 'has', key: k })) },
+    { weight: 3, arbitrary: readKey.map((k): TxnStep => ({ do: 'get', key: k })) },
+    { weight: 1, arbitrary: readKey.map((k): TxnStep => ({ do: 'has', key: k })) },
     { weight: 4, arbitrary: put },
     { weight: 1, arbitrary: key.map((k): TxnStep => ({ do: 'del', key: k })) },
     { weight: 2, arbitrary: iter },
@@ -172,10 +206,25 @@ function txnStepArb(key: fc.Arbitrary<string>, bound: fc.Arbitrary<string>): fc.
 const endArb = fc.constantFrom<'commit' | 'rollback'>('commit', 'commit', 'commit', 'commit', 'rollback');
 const readOnlyArb = rarely(fc.constant(true as const), 5);
 
-const txnOpArb: fc.Arbitrary<Op> = fc.tuple(fc.array(txnStepArb(keyArb, boundArb), { maxLength: 10 }), endArb, syncArb, readOnlyArb).map(([steps, end, sync, readOnly]): Op => {
+const txnOpArb: fc.Arbitrary<Op> = fc.tuple(fc.array(txnStepArb(keyArb, boundArb, readKeyArb), { maxLength: 10 }), endArb, syncArb, readOnlyArb).map(([steps, end, sync, readOnly]): Op => {
   const o: Op = withSync({ op: 'txn' as const, steps, end }, sync);
   return readOnly === undefined ? o : { ...o, readOnly };
 });
+
+/**
+ * Expiring writes: a blind transaction of a few puts with a TTL (plain writes take none), most
+ * over the TTL-only keys, some over plain ones (a TTL entry above an older plain value: once it
+ * expires, the key must stay gone), now and then one without a TTL. Enough of them fill whole
+ * tables with entries that expire, which expiry compactions then reclaim.
+ */
+const ttlPutArb: fc.Arbitrary<TxnStep> = fc.oneof(
+  { weight: 6, arbitrary: fc.tuple(ttlKeyArb, txnValArb, ttlArb).map(([key, value, ttl]) => putStep(key, value, undefined, { ttl })) },
+  { weight: 2, arbitrary: fc.tuple(keyArb, txnValArb, ttlArb).map(([key, value, ttl]) => putStep(key, value, undefined, { ttl })) },
+  { weight: 1, arbitrary: fc.tuple(keyArb, txnValArb).map(([key, value]) => putStep(key, value, undefined, undefined)) },
+);
+const ttlWritesOpArb: fc.Arbitrary<Op> = fc
+  .tuple(fc.array(ttlPutArb, { minLength: 1, maxLength: 8 }), syncArb)
+  .map(([steps, sync]): Op => withSync({ op: 'txn' as const, steps, end: 'commit' as const }, sync));
 
 /** Merges streams, keeping each one's order: `picks[i]` chooses the stream of step i (then the first). */
 function interleave<T>(streams: readonly T[][], picks: readonly number[]): T[] {
@@ -205,8 +254,9 @@ function txnStream(t: number, x: TxnScript): ScriptStep[] {
 }
 
 /**
- * Two or three transactions and a few plain writes (maybe a flush or flatten) interleaved, all
- * over a pool of one to four keys, so that reads and writes of different transactions meet.
+ * Two or three transactions and a few plain writes (maybe a flush or flatten, maybe an advance
+ * of the clock) interleaved, all over a pool of one to four keys, so that reads and writes of
+ * different transactions meet.
  */
 const txnsOpArb: fc.Arbitrary<Op> = fc.uniqueArray(keyArb, { minLength: 1, maxLength: 4 }).chain((pool) => {
   const key = fc.constantFrom(...pool);
@@ -214,17 +264,18 @@ const txnsOpArb: fc.Arbitrary<Op> = fc.uniqueArray(keyArb, { minLength: 1, maxLe
   const txn: fc.Arbitrary<TxnScript> = fc.record({ readOnly: readOnlyArb, steps: fc.array(txnStepArb(key, bound), { maxLength: 6 }), end: endArb, sync: syncArb });
   const write = fc.tuple(fc.array(writeOpArbOf(key, txnValArb), { minLength: 1, maxLength: 2 }), syncArb).map(([ops, sync]): ScriptStep => withSync({ do: 'write' as const, ops }, sync));
   const maintain = fc.constantFrom<ScriptStep>({ do: 'flush' }, { do: 'flatten' });
+  const advance = advanceArb.map((s): ScriptStep => ({ do: 'advance', s }));
   return fc
-    .tuple(fc.array(txn, { minLength: 2, maxLength: 3 }), fc.array(write, { maxLength: 3 }), rarely(maintain, 4), fc.array(fc.nat(), { maxLength: 40 }))
-    .map(([txns, writes, other, picks]): Op => {
-      const streams = [...txns.map((x, t) => txnStream(t, x)), ...writes.map((w) => [w]), other === undefined ? [] : [other]];
+    .tuple(fc.array(txn, { minLength: 2, maxLength: 3 }), fc.array(write, { maxLength: 3 }), rarely(maintain, 4), rarely(advance, 3), fc.array(fc.nat(), { maxLength: 40 }))
+    .map(([txns, writes, other, later, picks]): Op => {
+      const streams = [...txns.map((x, t) => txnStream(t, x)), ...writes.map((w) => [w]), other === undefined ? [] : [other], later === undefined ? [] : [later]];
       return { op: 'txns', steps: interleave(streams, picks) };
     });
 });
 
 export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 30, arbitrary: fc.tuple(keyArb, valArb, syncArb).map(([key, value, s]): Op => withSync({ op: 'put' as const, key, value }, s)) },
-  { weight: 8, arbitrary: fc.tuple(keyArb, syncArb).map(([key, s]): Op => withSync({ op: 'del' as const, key }, s)) },
+  { weight: 8, arbitrary: fc.tuple(readKeyArb, syncArb).map(([key, s]): Op => withSync({ op: 'del' as const, key }, s)) },
   { weight: 8, arbitrary: fc.tuple(fc.array(writeOpArb, { minLength: 1, maxLength: 8 }), syncArb).map(([ops, s]): Op => withSync({ op: 'batch' as const, ops }, s)) },
   {
     weight: 3,
@@ -235,10 +286,10 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
         return flushAt === undefined ? { op: 'burst', writes } : { op: 'burst', writes, flushAt };
       }),
   },
-  { weight: 10, arbitrary: keyArb.map((key): Op => ({ op: 'get', key })) },
+  { weight: 10, arbitrary: readKeyArb.map((key): Op => ({ op: 'get', key })) },
   { weight: 8, arbitrary: rangeArb.map((r): Op => ({ op: 'iter', ...r })) },
   { weight: 3, arbitrary: fc.constant<Op>({ op: 'snapshot' }) },
-  { weight: 4, arbitrary: fc.tuple(fc.nat(7), keyArb).map(([n, key]): Op => ({ op: 'snapGet', n, key })) },
+  { weight: 4, arbitrary: fc.tuple(fc.nat(7), readKeyArb).map(([n, key]): Op => ({ op: 'snapGet', n, key })) },
   { weight: 3, arbitrary: fc.tuple(fc.nat(7), rangeArb).map(([n, r]): Op => ({ op: 'snapIter', n, ...r })) },
   { weight: 1, arbitrary: fc.nat(7).map((n): Op => ({ op: 'release', n })) },
   { weight: 3, arbitrary: fc.constant<Op>({ op: 'flush' }) },
@@ -263,6 +314,8 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 6, arbitrary: txnOpArb },
   { weight: 5, arbitrary: txnsOpArb },
+  { weight: 16, arbitrary: ttlWritesOpArb },
+  { weight: 4, arbitrary: advanceArb.map((s): Op => ({ op: 'advance', s })) },
   {
     weight: 2,
     arbitrary: fc.tuple(fc.constantFrom<FaultKind>('enospc', 'enospc', 'torn-wal', 'eio-sync', 'eio-any', 'eio-read', 'bitflip-read'), fc.integer({ min: 1, max: 12 })).map(([fault, nth]): Op => ({ op: 'fault', fault, nth })),

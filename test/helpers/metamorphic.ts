@@ -10,14 +10,20 @@
  * one-shot file-system faults (ENOSPC on a write, a torn WAL append, EIO on an fsync, EIO on
  * a write, truncate, open, rename, remove or directory sync, EIO or a flipped bit on a table
  * read), and transactions: one at a time (by hand, or through update() and view()), or two or
- * three interleaved with plain writes and flushes over a few keys, so that they conflict. The
+ * three interleaved with plain writes and flushes over a few keys, so that they conflict.
+ * Transaction puts may carry an expiry: already past, or some seconds after a test clock
+ * (clock.ts: Date.now() replaced for the sequence, starting at 2026-01-01T00:00:00Z) that
+ * `advance` operations move forward; blind transactions of such puts (most over keys written
+ * only with a TTL) fill tables whose entries expire, so that expiry compactions run. The
  * same sequence runs against the engine under an option set and against a plain map, and every
  * observable result must match:
- *   - reads (get, scans, snapshot reads) equal the model; after an injected read fault a read
- *     may instead fail with ErrIO / ErrCorruption (what a scan returned before must be right);
+ *   - reads (get, scans, snapshot reads) equal the model as visible at the clock's time (an
+ *     entry is gone once the clock reaches its expiry, as a delete; snapshots pin versions, not
+ *     the time); after an injected read fault a read may instead fail with ErrIO /
+ *     ErrCorruption (what a scan returned before must be right);
  *   - reads inside a transaction equal the model at its read version with its own pending
- *     writes over it (puts, deletes, already expired puts); a write past its size limit is
- *     ErrTxnTooBig, one in a read-only transaction ErrReadOnlyTxn;
+ *     writes over it (puts, deletes, puts with an expiry), visible at the clock's time; a write
+ *     past its size limit is ErrTxnTooBig, one in a read-only transaction ErrReadOnlyTxn;
  *   - a commit is ErrConflict exactly when a write acknowledged after the transaction began
  *     (a commit, put or batch) wrote a key it read or a key inside a range it iterated (up to
  *     the last key returned, if the iterator stopped early); else it applies as one batch, or
@@ -28,9 +34,12 @@
  *     is recovered at once, by a reopen or a crash); no error at all without a fault that
  *     explains it;
  *   - after a crash, the recovered state equals the model at the last synced point plus some
- *     prefix of the writes after it, in order, batches whole; the run continues from that
- *     prefix. With keepUnsynced 'all' it must be every acknowledged write. After a clean
- *     close it is exactly every acknowledged write.
+ *     prefix of the writes after it, in order, batches whole, compared as visible at the
+ *     clock's time; the run continues from that prefix. With keepUnsynced 'all' it must be
+ *     every acknowledged write. After a clean close it is exactly every acknowledged write.
+ *
+ * Expiry never makes a conflict: only writes do (src/txn/oracle.ts), and reading a key whose
+ * entry expired counts as a read of it like any other.
  *
  * A committed transaction is one write, so after a crash it is there whole or not at all.
  *
@@ -49,20 +58,47 @@ import { encodedValueLength } from '../../src/codec/value.js';
 import { FaultFileSystem } from '../../src/fs/fault.js';
 import { type KeepUnsynced, MemoryFileSystem } from '../../src/fs/memory.js';
 import { open } from '../../src/index.js';
+import type { Engine } from '../../src/engine/engine.js';
 import { Memtable } from '../../src/memtable/index.js';
 import type { Txn, TxnPutOptions } from '../../src/txn/txn.js';
-import { type BurstWrite, faultRule, type MetaConfig, type Op, opsArb, type Range, type ScriptStep, type TxnScan, type TxnStep, type TxnWrite, valueOf, type WriteOp } from './metamorphic-ops.js';
+import { CLOCK_START_MS, TestClock } from './clock.js';
+import { type BurstWrite, faultRule, type MetaConfig, type Op, opsArb, type Range, type ScriptStep, type TxnScan, type TxnStep, type TxnWrite, type Val, valueOf, type WriteOp } from './metamorphic-ops.js';
 
 export * from './metamorphic-ops.js';
 
 // ---------------------------------------------------------------------------------------------
 // Model
 
-type Model = Map<string, string>;
+/** A key's newest write in the model: its value and its expiry (unix seconds; 0: none). */
+interface Entry {
+  value: string;
+  expiresAt: number;
+}
+/** Every key's newest put; reads see the entries visible at the test clock's time. */
+type Model = Map<string, Entry>;
 
-function applyTo(m: Model, op: WriteOp): void {
-  if (op.type === 'put') m.set(op.key, valueOf(op.value));
+/** A write as the model applies it: a put may carry an expiry (transactions only). */
+type Write = { type: 'put'; key: string; value: Val; expiresAt?: number } | { type: 'del'; key: string };
+
+function applyTo(m: Model, op: Write): void {
+  if (op.type === 'put') m.set(op.key, { value: valueOf(op.value), expiresAt: op.expiresAt ?? 0 });
   else m.delete(op.key);
+}
+
+/**
+ * The engine's rule (isDeadValue in src/engine/db-iterator.ts, pendingVisible in
+ * src/txn/txn-iterator.ts): an entry with an expiry is dead once `expiresAt <= now`, both in
+ * whole unix seconds, `now` taken when the read (or the iterator) starts. An expired entry
+ * hides older values of its key like a delete. Snapshots do not freeze the clock: a snapshot
+ * read also judges expiry at the time of the read.
+ */
+function visibleAt(e: Entry | undefined, now: number): e is Entry {
+  return e !== undefined && (e.expiresAt === 0 || e.expiresAt > now);
+}
+
+function valueAt(m: Model, key: string, now: number): string | undefined {
+  const e = m.get(key);
+  return visibleAt(e, now) ? e.value : undefined;
 }
 
 /** Whether `k` lies inside the bounds of `r`. Keys are ASCII, so JS string order is byte order. */
@@ -72,8 +108,9 @@ function inBounds(r: Range, k: string): boolean {
   return true;
 }
 
-function rangeOf(m: Model, r: Range): [string, string][] {
-  let out = [...m].filter(([k]) => inBounds(r, k));
+function rangeOf(m: Model, r: Range, now: number): [string, string][] {
+  let out: [string, string][] = [];
+  for (const [k, e] of m) if (inBounds(r, k) && visibleAt(e, now)) out.push([k, e.value]);
   out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (r.reverse === true) out.reverse();
   if (r.limit !== undefined) out = out.slice(0, r.limit);
@@ -94,24 +131,42 @@ function show(entries: readonly [string, string][]): string {
   return `[${s.length > 40 ? [...s.slice(0, 40), `… ${s.length - 40} more`].join(', ') : s.join(', ')}]`;
 }
 
+/** Where `got` differs from `want` (both in key order): keys only in one, and keys whose values differ. */
+function diff(got: readonly [string, string][], want: readonly [string, string][], note: (key: string) => string = () => ''): string {
+  const w = new Map(want);
+  const g = new Map(got);
+  const out: string[] = [];
+  for (const [k, v] of got) if (!w.has(k)) out.push(`+${JSON.stringify(k)}${note(k)}`);
+  else if (w.get(k) !== v) out.push(`~${JSON.stringify(k)}=${JSON.stringify(v.slice(0, 14))} (want ${JSON.stringify(w.get(k)!.slice(0, 14))})`);
+  for (const [k] of want) if (!g.has(k)) out.push(`-${JSON.stringify(k)}${note(k)}`);
+  if (out.length === 0) return 'the same entries';
+  return out.length > 20 ? `${out.slice(0, 20).join(' ')} … ${out.length - 20} more` : out.join(' ');
+}
+
 function sameEntries(a: readonly [string, string][], b: readonly [string, string][]): boolean {
   return a.length === b.length && a.every(([k, v], i) => b[i]![0] === k && b[i]![1] === v);
 }
 
-function sortedEntries(m: Model): [string, string][] {
-  return rangeOf(m, {});
+function sortedEntries(m: Model, now: number): [string, string][] {
+  return rangeOf(m, {}, now);
 }
 
 /** The expiry of an `expired` put: one second after the epoch, long gone. */
 const EXPIRED_AT = 1;
 
+/** The expiry a transaction put carries (0: none) when the clock reads `now`. */
+function expiryOf(s: TxnWrite, now: number): number {
+  if (s.do !== 'put') return 0;
+  if (s.expired === true) return EXPIRED_AT;
+  return s.ttl === undefined ? 0 : now + s.ttl;
+}
+
 /**
  * Arena bytes a transaction write takes, as src/txn/txn.ts counts them against `txnBytesMax`
  * (key + version trailer, encoded value with its expiry and userMeta, memtable node overhead).
  */
-function txnWriteBytes(s: TxnWrite): number {
+function txnWriteBytes(s: TxnWrite, expiresAt: number): number {
   const valueLen = s.do === 'put' ? valueOf(s.value).length : 0;
-  const expiresAt = s.do === 'put' && s.expired === true ? EXPIRED_AT : 0;
   return Memtable.entrySize(s.key.length + 8, encodedValueLength(valueLen, expiresAt, s.do === 'put' && s.meta !== undefined));
 }
 
@@ -123,32 +178,39 @@ function txnWriteBytes(s: TxnWrite): number {
  * stopped early at its limit or was closed; nothing if it stopped before returning anything).
  */
 class TxnModel {
-  /** Pending writes by key; an `expired` put is a delete here (nobody can read it). */
-  readonly pending = new Map<string, WriteOp>();
+  /** Pending writes by key, puts with their expiry. */
+  readonly pending = new Map<string, Write>();
   private readonly sizes = new Map<string, number>();
   private bytes = 0;
   readonly readKeys = new Set<string>();
   readonly ranges: Range[] = [];
 
   /** `seq`: acknowledged writes before it began (its read version). */
+  /** `now`: the test clock's time (reads judge expiry when they run, not when the transaction began). */
   constructor(
     readonly base: Model,
     readonly seq: number,
     readonly readOnly: boolean,
+    private readonly now: () => number,
   ) {}
 
+  /** A read of `key`: its own pending write if it has one (a read of the store otherwise, which counts for conflicts). */
   get(key: string): string | undefined {
     const own = this.pending.get(key);
-    if (own !== undefined) return own.type === 'put' ? valueOf(own.value) : undefined;
+    if (own !== undefined) {
+      if (own.type === 'del') return undefined;
+      const e = { value: valueOf(own.value), expiresAt: own.expiresAt ?? 0 };
+      return visibleAt(e, this.now()) ? e.value : undefined;
+    }
     if (!this.readOnly) this.readKeys.add(key);
-    return this.base.get(key);
+    return valueAt(this.base, key, this.now());
   }
 
   /** What an iterator over `r` returns (to its limit). */
   rows(r: Range): [string, string][] {
     const view = new Map(this.base);
     for (const op of this.pending.values()) applyTo(view, op);
-    return rangeOf(view, r);
+    return rangeOf(view, r, this.now());
   }
 
   /** Records the range an iterator observed: `shown` what it returned (undefined: still open), `early` if it stopped before its end. */
@@ -171,18 +233,18 @@ class TxnModel {
     return this.readKeys.has(key) || this.ranges.some((r) => inBounds(r, key));
   }
 
-  /** Adds a write, unless it would take the transaction past `max` bytes (ErrTxnTooBig: not added). */
-  write(s: TxnWrite, max: number): boolean {
-    const bytes = txnWriteBytes(s);
+  /** Adds a write with its expiry, unless it would take the transaction past `max` bytes (ErrTxnTooBig: not added). */
+  write(s: TxnWrite, expiresAt: number, max: number): boolean {
+    const bytes = txnWriteBytes(s, expiresAt);
     const next = this.bytes - (this.sizes.get(s.key) ?? 0) + bytes;
     if (next > max) return false;
     this.bytes = next;
     this.sizes.set(s.key, bytes);
-    this.pending.set(s.key, s.do === 'put' && s.expired !== true ? { type: 'put', key: s.key, value: s.value } : { type: 'del', key: s.key });
+    this.pending.set(s.key, s.do === 'put' ? { type: 'put', key: s.key, value: s.value, expiresAt } : { type: 'del', key: s.key });
     return true;
   }
 
-  writes(): WriteOp[] {
+  writes(): Write[] {
     return [...this.pending.values()];
   }
 }
@@ -208,10 +270,29 @@ export interface Tally {
   txns: number;
   txnCommits: number;
   conflicts: number;
+  /** Acknowledged puts with an expiry still ahead of the clock, and advances of the clock. */
+  ttlPuts: number;
+  advances: number;
 }
 
 export function newTally(): Tally {
-  return { runs: 0, ops: 0, crashes: 0, reopens: 0, faults: 0, refusedWrites: 0, lostUnsynced: 0, flushes: 0, compactions: 0, expiryCompactions: 0, txns: 0, txnCommits: 0, conflicts: 0 };
+  return {
+    runs: 0,
+    ops: 0,
+    crashes: 0,
+    reopens: 0,
+    faults: 0,
+    refusedWrites: 0,
+    lostUnsynced: 0,
+    flushes: 0,
+    compactions: 0,
+    expiryCompactions: 0,
+    txns: 0,
+    txnCommits: 0,
+    conflicts: 0,
+    ttlPuts: 0,
+    advances: 0,
+  };
 }
 
 /** A check that failed; the runner adds the op log. */
@@ -301,6 +382,7 @@ class Run {
   constructor(
     readonly config: MetaConfig,
     readonly tally: Tally,
+    readonly clock: TestClock,
   ) {
     this.mem = new MemoryFileSystem();
     this.fs = new FaultFileSystem(this.mem);
@@ -309,6 +391,19 @@ class Run {
 
   get model(): Model {
     return this.states[this.states.length - 1]!.model;
+  }
+
+  /** The test clock's time in unix seconds: what every read judges expiry by. */
+  get now(): number {
+    return this.clock.seconds;
+  }
+
+  /** How the model's entry for `key` stands at the clock (for failure messages). */
+  entryNote(m: Model, key: string): string {
+    const e = m.get(key);
+    if (e === undefined || e.expiresAt === 0) return '';
+    const at = e.expiresAt === EXPIRED_AT ? 'written expired' : `expires at clock +${e.expiresAt - CLOCK_START_MS / 1000} s`;
+    return ` (model entry ${JSON.stringify(e.value.length > 14 ? `${e.value.slice(0, 12)}…(${e.value.length})` : e.value)} ${at}; the clock is at +${this.clock.elapsed} s)`;
   }
 
   async start(): Promise<void> {
@@ -339,7 +434,7 @@ class Run {
     this.states = [this.states[this.states.length - 1]!];
   }
 
-  private wrote(ops: readonly WriteOp[], acked: boolean): void {
+  private wrote(ops: readonly Write[], acked: boolean): void {
     const next = new Map(this.model);
     for (const op of ops) applyTo(next, op);
     this.states.push({ model: next, acked });
@@ -354,7 +449,7 @@ class Run {
   }
 
   /** A write resolved (applied; durable if synced) or was refused. */
-  private settleWrite(ops: readonly WriteOp[], sync: boolean | undefined, r: PromiseSettledResult<unknown>, what: string): void {
+  private settleWrite(ops: readonly Write[], sync: boolean | undefined, r: PromiseSettledResult<unknown>, what: string): void {
     if (r.status === 'rejected') {
       this.refusedWrite(r.reason, ops, what);
       return;
@@ -364,7 +459,7 @@ class Run {
   }
 
   /** A write was refused: only after an injected fault, and it is not applied (unless its store failed under it: maybe). */
-  private refusedWrite(e: unknown, ops: readonly WriteOp[], what: string): void {
+  private refusedWrite(e: unknown, ops: readonly Write[], what: string): void {
     this.refused(e, what, WRITE_FAULTS);
     this.tally.refusedWrites++;
     for (const o of ops) {
@@ -426,7 +521,7 @@ class Run {
   }
 
   private expectRead(got: [string, string][], want: [string, string][], what: string): void {
-    check(sameEntries(got, want), () => `${what}: got ${show(got)}, model ${show(want)}`);
+    check(sameEntries(got, want), () => `${what}: got ${show(got)}, model ${show(want)}\n  got vs model: ${diff(got, want)}`);
   }
 
   private scan(r: Range, snapshot?: Snapshot): [string, string][] {
@@ -452,14 +547,31 @@ class Run {
     this.expectRead(got, want, what);
   }
 
+  /**
+   * The expiry (0: none) of every key's newest version, where that version is visible: what a
+   * scan does not show. Two states can scan alike now and part later, when an entry with an
+   * expiry and one without (or with another) hold the same value: a recovery must match both.
+   */
+  private expiries(): Map<string, number> {
+    const out = new Map<string, number>();
+    let last: string | undefined;
+    for (const v of this.db.versions({})) {
+      const k = fromUtf8(v.key);
+      if (k === last) continue;
+      last = k;
+      if (!v.deleted && !v.expired) out.set(k, v.expiresAt);
+    }
+    return out;
+  }
+
   private getValue(key: string, snapshot?: Snapshot): string | undefined {
     const v = snapshot === undefined ? this.db.getSync(key) : this.db.getSync(key, { snapshot });
     return v === undefined ? undefined : fromUtf8(v);
   }
 
   private fullCheck(what: string): void {
-    this.expectRead(this.scan({}), sortedEntries(this.model), `${what}: full scan`);
-    this.expectRead(this.scan({ reverse: true }), sortedEntries(this.model).reverse(), `${what}: full reverse scan`);
+    this.expectRead(this.scan({}), sortedEntries(this.model, this.now), `${what}: full scan`);
+    this.expectRead(this.scan({ reverse: true }), sortedEntries(this.model, this.now).reverse(), `${what}: full reverse scan`);
   }
 
   /** Engine counters start again at every open: add them up before a store goes away. */
@@ -501,18 +613,34 @@ class Run {
     } catch (e) {
       throw new Mismatch(`${what}: reopening failed: ${String(e)}\nfiles: ${mem.listAllSync().join(', ')}`);
     }
+    // Compared as visible now (an entry that expired since it was written is absent on both
+    // sides), expiries included (an entry still visible must expire when the model says).
     const got = this.scan({});
+    const expiries = this.expiries();
+    const sameExpiries = (m: Model): boolean => [...expiries].every(([k, at]) => m.get(k)?.expiresAt === at);
     const hi = this.states.length - 1;
     let match = -1;
     for (let i = hi; i >= lo; i--) {
-      if (sameEntries(got, sortedEntries(this.states[i]!.model))) {
+      if (sameEntries(got, sortedEntries(this.states[i]!.model, this.now)) && sameExpiries(this.states[i]!.model)) {
         match = i;
         break;
       }
     }
     check(match >= 0, () => {
-      const lines = [`${what}: the recovered state matches no state from the last durable point (${lo} of ${hi} writes since it) on`, `recovered: ${show(got)}`];
-      for (let i = Math.max(0, lo - 1); i <= hi; i++) lines.push(`state ${i}${i < lo ? ' (before the range)' : ''}${this.states[i]!.acked ? '' : ' (unacknowledged)'}: ${show(sortedEntries(this.states[i]!.model))}`);
+      const lines = [
+        `${what}: the recovered state matches no state from the last durable point (${lo} of ${hi} writes since it) on, as visible at clock +${this.clock.elapsed} s`,
+        `recovered: ${show(got)}`,
+      ];
+      for (let i = Math.max(0, lo - 1); i <= hi; i++) {
+        const want = sortedEntries(this.states[i]!.model, this.now);
+        const m = this.states[i]!.model;
+        const when = (at: number): string => (at === 0 ? 'never' : `+${at - CLOCK_START_MS / 1000} s`);
+        const expiry = [...expiries].filter(([k, at]) => m.get(k) !== undefined && m.get(k)!.expiresAt !== at).map(([k, at]) => `${JSON.stringify(k)} ${when(at)} (model ${when(m.get(k)!.expiresAt)})`);
+        lines.push(
+          `state ${i}${i < lo ? ' (before the range)' : ''}${this.states[i]!.acked ? '' : ' (unacknowledged)'}: ${show(want)}\n  recovered vs state ${i}: ${diff(got, want, (k) => this.entryNote(m, k))}` +
+            (expiry.length === 0 ? '' : `\n  expiries that differ: ${expiry.join(', ')}`),
+        );
+      }
       return lines.join('\n');
     });
     if (exact) {
@@ -561,7 +689,7 @@ class Run {
 
   private begin(txn: Txn, readOnly: boolean): OpenTxn {
     this.tally.txns++;
-    return { txn, model: new TxnModel(new Map(this.model), this.seq, readOnly) };
+    return { txn, model: new TxnModel(new Map(this.model), this.seq, readOnly, () => this.now) };
   }
 
   /** A read inside a transaction equals the model at its read version with its own writes over it; a write is buffered. */
@@ -593,14 +721,17 @@ class Run {
 
   /** A write is buffered, or refused: ErrReadOnlyTxn in a read-only transaction, ErrTxnTooBig past the size limit. */
   private txnWrite(h: OpenTxn, s: TxnWrite, what: string): void {
-    const expected = h.model.readOnly ? 'ErrReadOnlyTxn' : h.model.write(s, h.txn.txnBytesMax) ? undefined : 'ErrTxnTooBig';
+    const expiresAt = expiryOf(s, this.now);
+    const expected = h.model.readOnly ? 'ErrReadOnlyTxn' : h.model.write(s, expiresAt, h.txn.txnBytesMax) ? undefined : 'ErrTxnTooBig';
     let got: string | undefined;
     try {
       if (s.do === 'del') h.txn.delete(s.key);
       else {
         const o: TxnPutOptions = {};
         if (s.meta !== undefined) o.userMeta = s.meta;
-        if (s.expired === true) o.expiresAt = EXPIRED_AT;
+        // A TTL goes in as `ttl` or as the same absolute `expiresAt`, by the value's tag.
+        if (s.ttl !== undefined && s.expired !== true && s.value.tag % 2 === 0) o.ttl = s.ttl;
+        else if (expiresAt !== 0) o.expiresAt = expiresAt;
         h.txn.put(s.key, valueOf(s.value), o);
       }
     } catch (e) {
@@ -666,6 +797,7 @@ class Run {
       check(conflict !== 'must', () => `${what}: committed, but the model has a conflict: ${why()}`);
       if (h.model.readOnly || ops.length === 0) return;
       this.tally.txnCommits++;
+      for (const o of ops) if (o.type === 'put' && (o.expiresAt ?? 0) > this.now) this.tally.ttlPuts++;
       this.wrote(ops, true);
       if (sync === true || this.config.options.sync === true) this.durable();
       return;
@@ -774,6 +906,9 @@ class Run {
       case 'flatten':
         await this.maintenance(`${what} flatten`, () => this.db.flatten());
         break;
+      case 'advance':
+        this.advance(s.s);
+        break;
       default: {
         const h = open.get(s.t);
         if (h !== undefined) this.txnStep(h, s, `${what} txn ${s.t}`);
@@ -809,16 +944,16 @@ class Run {
         await this.burst(op.writes, op.flushAt);
         break;
       case 'get': {
-        const want = this.model.get(op.key);
+        const want = valueAt(this.model, op.key, this.now);
         this.read(`${what} get`, () => {
           const got = this.getValue(op.key);
-          check(got === want, () => `${what} get ${JSON.stringify(op.key)}: got ${JSON.stringify(got)}, model ${JSON.stringify(want)}`);
+          check(got === want, () => `${what} get ${JSON.stringify(op.key)}: got ${JSON.stringify(got)}, model ${JSON.stringify(want)}${this.entryNote(this.model, op.key)}`);
         });
         this.read(`${what} has`, () => check(db.hasSync(op.key) === (want !== undefined), () => `${what} has ${JSON.stringify(op.key)}`));
         break;
       }
       case 'iter':
-        this.checkScan(op, rangeOf(this.model, op), `${what} iterate ${JSON.stringify(iterOptions(op))}`);
+        this.checkScan(op, rangeOf(this.model, op, this.now), `${what} iterate ${JSON.stringify(iterOptions(op))}`);
         break;
       case 'snapshot':
         if (this.snaps.length >= SNAPSHOTS_MAX) this.snaps.shift()!.snap.release();
@@ -827,17 +962,18 @@ class Run {
       case 'snapGet': {
         const s = this.snapAt(op.n);
         if (s === undefined) break;
-        const want = s.model.get(op.key);
+        // Expiry is judged at the time of the read, not of the snapshot.
+        const want = valueAt(s.model, op.key, this.now);
         this.read(`${what} snapshot get`, () => {
           const got = this.getValue(op.key, s.snap);
-          check(got === want, () => `${what} snapshot get ${JSON.stringify(op.key)}: got ${JSON.stringify(got)}, model ${JSON.stringify(want)}`);
+          check(got === want, () => `${what} snapshot get ${JSON.stringify(op.key)}: got ${JSON.stringify(got)}, model ${JSON.stringify(want)}${this.entryNote(s.model, op.key)}`);
         });
         break;
       }
       case 'snapIter': {
         const s = this.snapAt(op.n);
         if (s === undefined) break;
-        this.checkScan(op, rangeOf(s.model, op), `${what} snapshot iterate ${JSON.stringify(iterOptions(op))}`, s.snap);
+        this.checkScan(op, rangeOf(s.model, op, this.now), `${what} snapshot iterate ${JSON.stringify(iterOptions(op))}`, s.snap);
         break;
       }
       case 'release': {
@@ -881,6 +1017,9 @@ class Run {
       case 'fault':
         this.fs.addRule(faultRule(op.fault, op.nth));
         break;
+      case 'advance':
+        this.advance(op.s);
+        break;
       case 'txn':
         await this.txnOp(op, index, what);
         break;
@@ -891,6 +1030,18 @@ class Run {
     // No transaction outlives its operation: the history of writes it could conflict with goes too.
     this.history = [];
     if (this.failed) await this.recoverFailed(index, `${what} ${op.op}`);
+  }
+
+  /**
+   * The test clock moves on; reads see the new time at once. The compactor looks for tables
+   * whose entries expired, as its expiry timer would make it by now: that timer counts real
+   * milliseconds (setTimeout), so a jump of the test clock never fires it. (It looks anyway
+   * after every flush and compaction, and at open.)
+   */
+  private advance(s: number): void {
+    this.clock.advance(s);
+    this.tally.advances++;
+    (this.db as unknown as { engine: Engine }).engine.compactor.schedule();
   }
 
   async finish(): Promise<void> {
@@ -927,7 +1078,9 @@ export class MetamorphicFailure extends Error {}
  * op log on the first disagreement.
  */
 export async function runOps(config: MetaConfig, ops: readonly Op[], tally: Tally = newTally()): Promise<void> {
-  const run = new Run(config, tally);
+  // Every sequence starts at the same instant, so that its op log replays the same times.
+  const clock = TestClock.install();
+  const run = new Run(config, tally, clock);
   tally.runs++;
   let at = -1;
   try {
@@ -942,7 +1095,10 @@ export async function runOps(config: MetaConfig, ops: readonly Op[], tally: Tall
     await hangGuard(run.db?.close() ?? Promise.resolve(), 'closing after a failure').catch(() => undefined);
     const where = at < 0 ? 'opening' : at < ops.length ? `op #${at} ${JSON.stringify(ops[at])}` : 'the final reopen';
     const why = e instanceof Mismatch ? e.message : `unexpected ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
-    throw new MetamorphicFailure(`metamorphic test under ${config.name} failed at ${where}:\n${why}\n\nop log (paste into runOps(configNamed('${config.name}'), [...])):\n${formatOps(ops, at)}`, { cause: e });
+    const when = `test clock at +${clock.elapsed} s (${new Date(CLOCK_START_MS + clock.elapsed * 1000).toISOString()})`;
+    throw new MetamorphicFailure(`metamorphic test under ${config.name} failed at ${where}, ${when}:\n${why}\n\nop log (paste into runOps(configNamed('${config.name}'), [...])):\n${formatOps(ops, at)}`, { cause: e });
+  } finally {
+    clock.restore();
   }
 }
 
