@@ -1,6 +1,8 @@
 /**
  * A snapshot pins a version: reads through it see the database as it was when it was taken,
- * whatever is written later. Release it when done (compaction keeps the history it needs).
+ * whatever is written later. It pins versions, not the time: expiry (TTL) is judged when a read
+ * runs, so an entry that expires after the snapshot was taken is invisible through it too (as
+ * compaction may drop it). Release it when done (compaction keeps the history it needs).
  */
 import type { Engine } from '../engine/engine.js';
 import { ErrSnapshotReleased } from './errors.js';

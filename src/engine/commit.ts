@@ -291,19 +291,19 @@ export class CommitQueue {
   async rotate(need: number): Promise<void> {
     const e = this.engine;
     while (e.immutables.length >= e.config.maxImmutableMemtables) {
-      const t0 = Date.now();
+      const t0 = performance.now();
       e.stats.stalls++;
       await e.flusher.waitForProgress();
-      e.stats.stallMs += Date.now() - t0;
+      e.stats.stallMs += performance.now() - t0;
       if (e.failure !== undefined) throw e.failure;
       if (e.flusher.noSpace !== undefined && e.immutables.length >= e.config.maxImmutableMemtables) throw e.flusher.noSpace;
     }
     // Too many L0 tables: reads and the next L0 compaction would get slower without bound.
     while (e.version.levels[0]!.length >= e.config.l0StallTables && !e.config.disableAutoCompaction) {
-      const t0 = Date.now();
+      const t0 = performance.now();
       e.stats.l0Stalls++;
       await e.compactor.waitForProgress();
-      e.stats.stallMs += Date.now() - t0;
+      e.stats.stallMs += performance.now() - t0;
       if (e.failure !== undefined) throw e.failure;
       const noSpace = e.compactor.stallError();
       if (noSpace !== undefined) throw noSpace;
