@@ -99,17 +99,45 @@ export function validRecordAfter(data: Uint8Array, from: number, end: number): n
 }
 
 /**
+ * Tails up to this size are also searched for a record that begins inside them but was itself
+ * cut short (see `isTornTail`); the search costs up to the square of the tail's size over 4096
+ * bytes hashed, so longer tails check only records that fit in the file.
+ */
+const DAMAGED_LENGTH_SEARCH_MAX = 64 * 1024;
+
+/** Whether the record at `from`, with its length field set to end it at `end`, passes its checksum. */
+function passesEndingAt(data: Uint8Array, from: number, end: number): boolean {
+  const fixed = data.slice(from + 4, end);
+  putU32(fixed, 0, end - from - RECORD_HEADER_BYTES);
+  return checksum(fixed) === getU32(data, from);
+}
+
+/**
  * Whether the bytes from `from` to the end are what a crash during an append leaves: fewer
- * bytes than a header, zeros, or a record that runs past the end of the file (and would not
- * fit exactly with its length field repaired, which would mean the length itself is damaged).
+ * bytes than a header, zeros, or a record that runs past the end of the file. A record runs
+ * past the end too when it was written whole and its length field was damaged since; then some
+ * shorter length makes its checksum pass (2^-32 by chance): the one that ends it at the end of
+ * the file (it was the last record), or one that ends it where the header of a later record
+ * begins (records after it damaged or cut as well). Those are tried; if one passes, the tail
+ * is damage, not a crash's leftover.
  */
 export function isTornTail(data: Uint8Array, from: number): boolean {
-  const rest = data.length - from;
+  const end = data.length;
+  const rest = end - from;
   if (rest < RECORD_HEADER_BYTES) return true;
   if (RECORD_HEADER_BYTES + getU32(data, from + 4) <= rest) return data.subarray(from).every((b) => b === 0);
-  const fixed = data.slice(from + 4);
-  putU32(fixed, 0, rest - RECORD_HEADER_BYTES);
-  return checksum(fixed) !== getU32(data, from);
+  if (passesEndingAt(data, from, end)) return false;
+  const searchCut = rest <= DAMAGED_LENGTH_SEARCH_MAX;
+  for (let q = from + RECORD_HEADER_BYTES; q + RECORD_HEADER_BYTES <= end; q++) {
+    // A later record's header: a data record that fits in the file, or (short tails only) one
+    // cut short at its end. Random payload bytes pass these filters rarely, so a genuine torn
+    // tail costs about one pass over it.
+    if (data[q + 8] !== RecordType.Data) continue;
+    const fits = q + RECORD_HEADER_BYTES + getU32(data, q + 4) <= end;
+    if (!fits && !searchCut) continue;
+    if (passesEndingAt(data, from, q)) return false;
+  }
+  return true;
 }
 
 export interface LogScan {

@@ -244,8 +244,11 @@ async function examine(base: Base, type: FileType, round: number, seed: number):
  *    without its last writes, although they had been synced by the rotation; manifest round 14
  *    flipped the length field and a payload byte of the last edit, which then looked like a
  *    torn append, was cut, and the store opened without the flush that edit recorded.
+ *  - 378734359: WAL round 64 flipped the length field of the second-last record (it then ran
+ *    past the end of the file) and a payload byte of the last: read as a torn tail, both
+ *    records were cut and the store opened without two acknowledged writes.
  */
-const REGRESSION_SEEDS = [338517646];
+const REGRESSION_SEEDS = [338517646, 378734359];
 const FRESH_SEED = process.env.SETT_SEED !== undefined ? Number(process.env.SETT_SEED) : Date.now() % 0x7fff_ffff;
 
 for (const seed of process.env.SETT_SEED !== undefined ? [FRESH_SEED] : [FRESH_SEED, ...REGRESSION_SEEDS]) {

@@ -64,4 +64,49 @@ describe('WAL tail', () => {
     fs.corruptByte(wal, start + 5, 0x10); // length grows past the end of the file
     await expect(openMem(fs)).rejects.toMatchObject({ code: ErrorCode.Corruption });
   });
+
+  it('a damaged length field in the second-last record, with the last one damaged or cut too, is corruption', async () => {
+    // The corruption test's seed 378734359 found it: two flips (one in a record's length, one
+    // in the record after it) read as a torn tail, and two acknowledged writes were cut.
+    for (const damage of ['flip', 'cut'] as const) {
+      const { fs, wal, size } = await withWal();
+      const data = fs.readFileSync(wal);
+      const starts = recordStarts(data);
+      expect(starts.length).toBe(3); // header, put a, put b
+      const [, second, last] = starts as [number, number, number];
+      fs.corruptByte(wal, second + 5, 0x10); // the record of 'a' now runs past the end of the file
+      if (damage === 'flip') fs.corruptByte(wal, size - 2, 0x01);
+      else fs.truncateSync(wal, last + 12);
+      const outcome = await openMem(fs).then(
+        async ({ db }) => {
+          await db.close();
+          return 'opened';
+        },
+        (e: { code?: string }) => e.code,
+      );
+      expect(outcome, damage).toBe(ErrorCode.Corruption);
+    }
+  });
+
+  it('a record cut short after valid ones is still a torn tail, whatever its payload holds', async () => {
+    const { fs, wal } = await withWal();
+    const data = fs.readFileSync(wal);
+    const [, , last] = recordStarts(data) as [number, number, number];
+    // Cut inside the last record's payload: no shorter length can make it pass its checksum.
+    for (const cut of [last + 9, last + 10, data.length - 1]) {
+      const copy = fs.crashClone({ seed: 1, keepUnsynced: 'all' });
+      copy.truncateSync(wal, cut);
+      const { db } = await openMem(copy);
+      expect(s(db.getSync('a')!)).toBe('1');
+      expect(db.getSync('b')).toBeUndefined();
+      await db.close();
+    }
+  });
 });
+
+/** Offsets of the records of a log file, walked by their (intact) length fields. */
+function recordStarts(data: Uint8Array): number[] {
+  const starts: number[] = [];
+  for (let p = 0; p + 9 <= data.length; p += 9 + (data[p + 4]! | (data[p + 5]! << 8) | (data[p + 6]! << 16))) starts.push(p);
+  return starts;
+}
