@@ -17,6 +17,21 @@ async function withWal(): Promise<{ fs: MemoryFileSystem; wal: string; size: num
   return { fs, wal, size: fs.readFileSync(wal).length };
 }
 
+/**
+ * Opens and closes the store: 'opened', or the error code it failed with. (Asserting a rejection
+ * with `expect(open).rejects` prints the store it opened instead when it does open, and that
+ * object graph exhausts the test's heap rather than failing it.)
+ */
+async function openOutcome(fs: MemoryFileSystem): Promise<string | undefined> {
+  return openMem(fs).then(
+    async ({ db }) => {
+      await db.close();
+      return 'opened';
+    },
+    (e: { code?: string }) => e.code,
+  );
+}
+
 describe('WAL tail', () => {
   it('truncated trailing record is cut and earlier records kept', async () => {
     const { fs, wal, size } = await withWal();
@@ -45,7 +60,7 @@ describe('WAL tail', () => {
   it('a complete last record with a flipped byte is corruption, not a tail to cut', async () => {
     const { fs, wal, size } = await withWal();
     fs.corruptByte(wal, size - 2, 0x01);
-    await expect(openMem(fs)).rejects.toMatchObject({ code: ErrorCode.Corruption });
+    expect(await openOutcome(fs)).toBe(ErrorCode.Corruption);
   });
 
   it('a damaged length field that makes the last record look cut short is still corruption', async () => {
@@ -62,7 +77,7 @@ describe('WAL tail', () => {
     }
     expect(start).toBeGreaterThan(0);
     fs.corruptByte(wal, start + 5, 0x10); // length grows past the end of the file
-    await expect(openMem(fs)).rejects.toMatchObject({ code: ErrorCode.Corruption });
+    expect(await openOutcome(fs)).toBe(ErrorCode.Corruption);
   });
 
   it('a damaged length field in the second-last record, with the last one damaged or cut too, is corruption', async () => {
@@ -77,14 +92,7 @@ describe('WAL tail', () => {
       fs.corruptByte(wal, second + 5, 0x10); // the record of 'a' now runs past the end of the file
       if (damage === 'flip') fs.corruptByte(wal, size - 2, 0x01);
       else fs.truncateSync(wal, last + 12);
-      const outcome = await openMem(fs).then(
-        async ({ db }) => {
-          await db.close();
-          return 'opened';
-        },
-        (e: { code?: string }) => e.code,
-      );
-      expect(outcome, damage).toBe(ErrorCode.Corruption);
+      expect(await openOutcome(fs), damage).toBe(ErrorCode.Corruption);
     }
   });
 
