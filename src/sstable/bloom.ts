@@ -24,6 +24,7 @@
  * `hash32` ~90 ns/hash. It also hashes the user-key part of an internal key without a view.
  */
 import { BLOOM_BITS_MIN, BLOOM_HASH_SEED, BLOOM_PROBES_MAX } from './format.js';
+import { EMPTY } from '../codec/bytes.js';
 import { giveScratch, takeScratch } from './scratch.js';
 
 /** Probe positions are 31-bit integers. */
@@ -177,15 +178,15 @@ export class BloomBuilder {
   /** Hands the builder's memory back to the scratch pool; neither it nor `finish`'s result may be used after. */
   release(): void {
     giveScratch(this.hashMemory);
-    this.hashMemory = EMPTY_MEMORY;
-    this.hashes = new Uint32Array(0);
+    this.hashMemory = EMPTY;
+    this.hashes = NO_HASHES;
     this.count = 0;
     if (this.filterMemory !== undefined) giveScratch(this.filterMemory);
     this.filterMemory = undefined;
   }
 }
 
-const EMPTY_MEMORY = new Uint8Array(0);
+const NO_HASHES = new Uint32Array(0);
 
 /** A loaded filter. `parse` returns an error message instead of throwing on bad contents. */
 export class BloomFilter {

@@ -100,8 +100,9 @@ export function validRecordAfter(data: Uint8Array, from: number, end: number): n
 
 /**
  * Tails up to this size are also searched for a record that begins inside them but was itself
- * cut short (see `isTornTail`); the search costs up to the square of the tail's size over 4096
- * bytes hashed, so longer tails check only records that fit in the file.
+ * cut short (see `isTornTail`): every byte 1 (a data record's type) there is a candidate, so
+ * the search hashes up to about the square of the tail's size over 512 bytes (8 MiB at 64 KiB);
+ * longer tails check only records that fit in the file.
  */
 const DAMAGED_LENGTH_SEARCH_MAX = 64 * 1024;
 
