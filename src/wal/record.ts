@@ -119,8 +119,8 @@ function passesEndingAt(data: Uint8Array, from: number, end: number): boolean {
  * past the end too when it was written whole and its length field was damaged since; then some
  * shorter length makes its checksum pass (2^-32 by chance): the one that ends it at the end of
  * the file (it was the last record), or one that ends it where the header of a later record
- * begins (records after it damaged or cut as well). Those are tried; if one passes, the tail
- * is damage, not a crash's leftover.
+ * begins (records after it damaged or cut as well, the cut possibly inside that header). Those
+ * are tried; if one passes, the tail is damage, not a crash's leftover.
  */
 export function isTornTail(data: Uint8Array, from: number): boolean {
   const end = data.length;
@@ -136,6 +136,11 @@ export function isTornTail(data: Uint8Array, from: number): boolean {
     if (data[q + 8] !== RecordType.Data) continue;
     const fits = q + RECORD_HEADER_BYTES + getU32(data, q + 4) <= end;
     if (!fits && !searchCut) continue;
+    if (passesEndingAt(data, from, q)) return false;
+  }
+  // A later record cut inside its header: fewer than 9 bytes of it, nothing to filter on, so
+  // each of the last 8 offsets is tried (8 more checksums, on the damaged path only).
+  for (let q = Math.max(from + RECORD_HEADER_BYTES, end - RECORD_HEADER_BYTES + 1); q < end; q++) {
     if (passesEndingAt(data, from, q)) return false;
   }
   return true;

@@ -96,6 +96,31 @@ describe('WAL tail', () => {
     }
   });
 
+  it('a damaged length field in the second-last record, with the last one cut inside its header, is corruption', async () => {
+    // The record after the damaged one keeps 1 to 8 bytes of its 9-byte header: there is no
+    // type byte to recognise it by, yet 'a' was written whole and acknowledged.
+    for (let kept = 1; kept < 9; kept++) {
+      const { fs, wal } = await withWal();
+      const data = fs.readFileSync(wal);
+      const [, second, last] = recordStarts(data) as [number, number, number];
+      fs.corruptByte(wal, second + 5, 0x10);
+      fs.truncateSync(wal, last + kept);
+      expect(await openOutcome(fs), `${kept} header bytes kept`).toBe(ErrorCode.Corruption);
+    }
+  });
+
+  it('a record cut inside its header after valid ones is a torn tail', async () => {
+    for (let kept = 0; kept < 9; kept++) {
+      const { fs, wal } = await withWal();
+      const [, , last] = recordStarts(fs.readFileSync(wal)) as [number, number, number];
+      fs.truncateSync(wal, last + kept);
+      const { db } = await openMem(fs);
+      expect(s(db.getSync('a')!)).toBe('1');
+      expect(db.getSync('b')).toBeUndefined();
+      await db.close();
+    }
+  });
+
   it('a record cut short after valid ones is still a torn tail, whatever its payload holds', async () => {
     const { fs, wal } = await withWal();
     const data = fs.readFileSync(wal);
