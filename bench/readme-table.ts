@@ -8,13 +8,13 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { fmtBytes, machineLine, markdownReport, throughputTable } from './report.js';
+import { fmtBytes, machineLine, markdownReport, scaleFillOf, throughputTable } from './report.js';
 import type { BenchResults } from './lib/summary.js';
 import { resultsChart, scaleChart } from './svg.js';
 
 /** Result files in README order: quick, full, narrowed runs (by name), scale. */
 function resultNames(dir: string): string[] {
-  const rank = (n: string): number => (n === 'quick' ? 0 : n === 'full' ? 1 : n === 'scale' ? 3 : 2);
+  const rank = (n: string): number => (n === 'quick' ? 0 : n === 'full' ? 1 : n.startsWith('scale') ? 3 : 2);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .map((f) => f.slice(0, -'.json'.length))
@@ -27,7 +27,8 @@ function section(res: BenchResults, name: string, dir: string): string {
   const lines: string[] = [];
   const kind = m.mode === 'full' ? 'Full' : 'Quick';
   const narrowed = name !== m.mode ? `, ${res.engines.map((e) => e.id).join(', ')}; ${res.workloads.join(', ')}` : '';
-  const title = m.mode === 'scale' ? `Growth with size (--scale, up to ${m.keys.toLocaleString('en-US')} keys)` : `${kind} run, ${m.keys.toLocaleString('en-US')} keys${narrowed}`;
+  const single = scaleFillOf(res) === 'fillrandom-single';
+  const title = m.mode === 'scale' ? `Growth with size (--scale${single ? ' --fill single' : ''}, up to ${m.keys.toLocaleString('en-US')} keys${single ? ', one put at a time' : ''})` : `${kind} run, ${m.keys.toLocaleString('en-US')} keys${narrowed}`;
   lines.push(`### ${title}`);
   lines.push('');
   lines.push(`Produced by \`${m.command}\` on ${m.date.slice(0, 10)} (${Math.round(m.seconds)} s): ${machineLine(res)}. Median of ${m.runs} run(s); memtable / write buffer ${fmtBytes(m.memtableBytes)}, cache ${fmtBytes(m.cacheBytes)}.`);

@@ -218,7 +218,13 @@ export function machineLine(res: BenchResults): string {
   return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}${m.fs === undefined ? '' : `, ${m.fs}`}; Node ${res.meta.node}; sett ${res.meta.sett.version} (${res.meta.sett.commit})`;
 }
 
+/** The fill workload of a --scale run: `fillrandom-batch` or (`--fill single`) `fillrandom-single`. */
+export function scaleFillOf(res: BenchResults): string {
+  return res.workloads.some((w) => w.startsWith('fillrandom-single@')) ? 'fillrandom-single' : 'fillrandom-batch';
+}
+
 function scaleTable(res: BenchResults): string {
+  const fillName = scaleFillOf(res);
   const checkpoints = [...new Set(res.workloads.map((w) => w.split('@')[1]!))];
   const engines = res.engines;
   const head = [
@@ -228,7 +234,7 @@ function scaleTable(res: BenchResults): string {
   const rows = checkpoints.map((c) => [
     c,
     ...engines.flatMap((e) => {
-      const f = get(e, `fillrandom-batch@${c}`);
+      const f = get(e, `${fillName}@${c}`);
       const r = get(e, `readrandom@${c}`);
       return [fmtOps(f?.opsPerSec), fmtOps(r?.opsPerSec), fmtBytes(r?.extra?.rssNow), `${fmtBytes(f?.diskBytes)} (${fmtX(f?.spaceAmp)})`, fmtX(f?.ioWriteAmp)];
     }),
@@ -236,13 +242,13 @@ function scaleTable(res: BenchResults): string {
   const lines = [
     table(head, rows),
     '',
-    'Fill ops/s: the batched random fill from the previous checkpoint to this one. RSS: after the reads at the checkpoint. ' +
+    `Fill ops/s: the random fill (${fillName === 'fillrandom-single' ? 'one awaited put at a time' : 'batches of 1,000 puts'}) from the previous checkpoint to this one. RSS: after the reads at the checkpoint. ` +
       'Write amp.: bytes the process passed to write(2) (all threads) ÷ user bytes, cumulative.',
   ];
   const sett = engines.find((e) => e.id === 'sett');
   if (sett !== undefined) {
     const parts = checkpoints.map((c) => {
-      const x = get(sett, `fillrandom-batch@${c}`)?.extra;
+      const x = get(sett, `${fillName}@${c}`)?.extra;
       return x === undefined ? `${c}: ?` : `${c}: ${x.tables} tables (${x.l0Tables} in L0), ${Math.round((x.stallMs ?? 0) / 1000)} s stalled in ${x.stalls} write stalls`;
     });
     lines.push('', `sett, cumulative: ${parts.join('; ')}.`);

@@ -115,7 +115,7 @@ async function main(args: BenchArgs): Promise<void> {
     process.exit(130);
   });
   const load = os.loadavg().map((x) => Math.round(x * 100) / 100);
-  const what = args.mode === 'scale' ? `checkpoints ${args.checkpoints.join(', ')}` : `${args.workloads.length} workloads`;
+  const what = args.mode === 'scale' ? `${args.scaleFill === 'single' ? 'single puts' : 'batches of 1,000'}, checkpoints ${args.checkpoints.join(', ')}` : `${args.workloads.length} workloads`;
   console.log(`sett bench (${args.mode}): ${args.keys.toLocaleString('en-US')} keys, ${args.engines.join(', ')}; ${what}; ${args.runs} run(s). Load average ${load.join(' ')}.`);
 
   const replies: WorkerReply[] = [];
@@ -133,7 +133,10 @@ async function main(args: BenchArgs): Promise<void> {
           cacheBytes: args.cacheBytes,
           tmpRoot,
         };
-        if (args.mode === 'scale') req.checkpoints = args.checkpoints;
+        if (args.mode === 'scale') {
+          req.checkpoints = args.checkpoints;
+          req.scaleFill = args.scaleFill;
+        }
         try {
           const reply = await runWorker(req, args.runs);
           replies.push(reply);

@@ -3,12 +3,13 @@
  * the largest checkpoint; at each checkpoint (1 M, 5 M, 9 M, 10 M keys by default) the runner
  * records the fill throughput of the last segment, random-read throughput over everything
  * loaded so far, RSS (which should stay flat: memory must not grow with the data) and the
- * cumulative write and space amplification.
+ * cumulative write and space amplification. The fill writes batches of 1,000 puts (default),
+ * or, with `--fill single`, one awaited put at a time as db_bench's fillrandom does.
  */
 import { permutation, ValuePool, VALUE_BYTES } from './lib/data.js';
 import type { WorkloadResult } from './lib/types.js';
 import { type Session, WriteMeter } from './lib/session.js';
-import { ENTRY_BYTES, fillBatch, readRandom } from './workloads.js';
+import { ENTRY_BYTES, fillBatch, fillSingle, readRandom } from './workloads.js';
 
 const SEED = 20240601;
 const READS = 200_000;
@@ -19,7 +20,7 @@ export function keysLabel(n: number): string {
   return String(n);
 }
 
-export async function runScale(s: Session, checkpoints: readonly number[], log: (r: WorkloadResult) => void): Promise<void> {
+export async function runScale(s: Session, checkpoints: readonly number[], log: (r: WorkloadResult) => void, mode: 'batch' | 'single' = 'batch'): Promise<void> {
   const n = Math.max(...checkpoints);
   const values = new ValuePool(VALUE_BYTES);
   const perm = permutation(n, SEED);
@@ -29,7 +30,11 @@ export async function runScale(s: Session, checkpoints: readonly number[], log: 
   for (const c of [...checkpoints].sort((a, b) => a - b)) {
     const at = keysLabel(c);
     const from = done;
-    const fill = await fillBatch(db.engine, `fillrandom-batch@${at}`, c - from, (i) => perm[from + i]!, values);
+    const order = (i: number): number => perm[from + i]!;
+    const fill =
+      mode === 'batch'
+        ? await fillBatch(db.engine, `fillrandom-batch@${at}`, c - from, order, values)
+        : await fillSingle(db.engine, `fillrandom-single@${at}`, c - from, order, values, false);
     done = c;
     if (db.engine.settle !== undefined) fill.extra = { settleMs: Math.round(await db.engine.settle()) };
     const cumulative = total.finish({ ...fill, userBytes: c * ENTRY_BYTES }, c * ENTRY_BYTES, s.factory.durable);

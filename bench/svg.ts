@@ -4,7 +4,7 @@
  * and every bar is labelled with its absolute ops/s.
  */
 import type { EngineId } from './engines/types.js';
-import { fmtOps, SHORT } from './report.js';
+import { fmtOps, scaleFillOf, SHORT } from './report.js';
 import type { BenchResults } from './lib/summary.js';
 
 export const COLORS: Record<EngineId, string> = {
@@ -107,7 +107,8 @@ export function resultsChart(res: BenchResults): string {
 export function scaleChart(res: BenchResults): string {
   const m = res.meta;
   const checkpoints = [...new Set(res.workloads.map((w) => w.split('@')[1]!))];
-  const groups = checkpoints.flatMap((c) => [`fillrandom-batch@${c}`, `readrandom@${c}`]);
+  const fillName = scaleFillOf(res);
+  const groups = checkpoints.flatMap((c) => [`${fillName}@${c}`, `readrandom@${c}`]);
   return barChart({
     title: `sett vs LevelDB as data grows — up to ${m.keys.toLocaleString('en-US')} keys (ops/s)`,
     subtitle: `${m.machine.cpu}, ${m.machine.cores} cores; Node ${m.node}; ${m.date.slice(0, 10)}; bars scaled per group to the fastest engine`,

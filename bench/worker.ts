@@ -191,7 +191,7 @@ async function main(): Promise<void> {
     process.send?.({ type: 'progress', engine: req.engine, run: req.run, result: r });
   };
   try {
-    if (req.checkpoints !== undefined) await runScale(s, req.checkpoints, log);
+    if (req.checkpoints !== undefined) await runScale(s, req.checkpoints, log, req.scaleFill ?? 'batch');
     else await runWorkloads(s, req, log);
   } finally {
     rmSync(root, { recursive: true, force: true });

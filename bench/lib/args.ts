@@ -4,6 +4,7 @@ import { ENGINE_IDS, type EngineId } from '../engines/types.js';
 import { WORKLOADS } from '../workloads.js';
 
 export type Mode = 'quick' | 'full' | 'scale';
+export type ScaleFill = 'batch' | 'single';
 
 export interface BenchArgs {
   mode: Mode;
@@ -15,6 +16,8 @@ export interface BenchArgs {
   cacheBytes: number;
   /** --scale: key counts at which to measure. */
   checkpoints: number[];
+  /** --scale: how the fill writes (--fill): 1000-put batches (default) or single awaited puts. */
+  scaleFill: ScaleFill;
   outDir: string;
   /** Base name of the result files; quick/full/scale unless engines or workloads were narrowed. */
   name: string;
@@ -28,6 +31,8 @@ export const USAGE = `npm run bench -- [options]
   (no option)          quick run: 200,000 keys, every engine and workload, median of 3 runs
   --full               1,000,000 keys
   --scale              sett and LevelDB, one database grown to 10,000,000 keys, measured at 1 M, 5 M, 9 M, 10 M
+  --fill batch|single  --scale: write in batches of 1,000 puts (default) or one awaited put at a
+                       time (db_bench's fillrandom); results go to scale.* or scale-single.*
   --keys N             number of keys (e.g. 20000 or 20k, 1M)
   --engines LIST       comma-separated: ${ENGINE_IDS.join(', ')}
   --workloads LIST     comma-separated names or groups (fillseq, fillrandom, fillsync, fillbig, read, txn):
@@ -83,6 +88,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
     options: {
       full: { type: 'boolean' },
       scale: { type: 'boolean' },
+      fill: { type: 'string' },
       keys: { type: 'string' },
       engines: { type: 'string' },
       workloads: { type: 'string' },
@@ -128,6 +134,9 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
   // 1/10, 1/2, 9/10 and all of the keys: the last segment is the last tenth, so its fill rate
   // compares directly with the first tenth's (issue #5: the last million against the first).
   const checkpoints = mode === 'scale' ? [...new Set([Math.round(keys / 10), Math.round(keys / 2), Math.round((keys * 9) / 10), keys])] : [];
+  const scaleFill = (values.fill ?? 'batch') as ScaleFill;
+  if (scaleFill !== 'batch' && scaleFill !== 'single') throw new Error(`--fill must be batch or single, not ${values.fill}`);
+  if (values.fill !== undefined && mode !== 'scale') throw new Error('--fill goes with --scale');
   const narrowed = values.engines !== undefined || values.workloads !== undefined || values.keys !== undefined;
   return {
     mode,
@@ -138,8 +147,9 @@ export function parseBenchArgs(argv: string[]): BenchArgs | undefined {
     memtableBytes: values.memtable === undefined ? 4 * 1024 * 1024 : parseSize(values.memtable, 'memtable'),
     cacheBytes: values.cache === undefined ? 64 * 1024 * 1024 : parseSize(values.cache, 'cache'),
     checkpoints,
+    scaleFill,
     outDir: values.out ?? 'bench/results',
-    name: values.name ?? (narrowed ? `${mode}-custom` : mode),
+    name: values.name ?? `${mode}${scaleFill === 'single' ? '-single' : ''}${narrowed ? '-custom' : ''}`,
     readme: values['no-readme'] !== true,
     command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
   };

@@ -45,6 +45,8 @@ export interface WorkerRequest {
   tmpRoot: string;
   /** scale mode: checkpoints (key counts) at which to measure. */
   checkpoints?: number[];
+  /** scale mode: batched or single-put fill. */
+  scaleFill?: 'batch' | 'single';
 }
 
 export interface WorkerReply {
