@@ -15,8 +15,11 @@ import { openMem, s, TINY } from '../helpers/db.js';
 
 const key = (i: number): string => `k${String(i).padStart(5, '0')}`;
 
-/** Most compactions (not shards: shards of one share their inputs) seen running at once. */
-const concurrency = { now: new Map<string, number>(), max: 0 };
+/**
+ * Most compactions (not shards: shards of one share their inputs) seen running at once, and
+ * most shards (runner jobs) at once.
+ */
+const concurrency = { now: new Map<string, number>(), max: 0, jobs: 0, maxJobs: 0 };
 
 /**
  * The inline runner, but claiming `parallelism` workers: compactions split into shards, and up
@@ -30,9 +33,11 @@ function shardedRunner(parallelism: number): CompactionRunner {
       const id = JSON.stringify(job.runs);
       concurrency.now.set(id, (concurrency.now.get(id) ?? 0) + 1);
       concurrency.max = Math.max(concurrency.max, concurrency.now.size);
+      concurrency.maxJobs = Math.max(concurrency.maxJobs, ++concurrency.jobs);
       try {
         return await runCompaction(fs, job);
       } finally {
+        concurrency.jobs--;
         const n = concurrency.now.get(id)! - 1;
         if (n === 0) concurrency.now.delete(id);
         else concurrency.now.set(id, n);
@@ -48,11 +53,77 @@ async function openSharded(fs: MemoryFileSystem, parallelism: number): Promise<{
 }
 
 describe('compaction in the engine', () => {
+  it('an L0 merge started while another merge holds a thread is split for both threads, its second shard waiting for that thread', async () => {
+    // A merge below L0 (at most two sorted runs; an L0 merge has a run per L0 table besides
+    // the base level's) is held, until an L0 merge starts or 300 ms pass. The L0 merge's shards
+    // are all started in one step: without waiting for a thread, both would run beside the
+    // held one.
+    let jobs = 0;
+    let maxJobs = 0;
+    let holding = false;
+    let l0Now = 0;
+    let l0WhileHeld = 0;
+    let heldWithL0 = false;
+    /** Shards of the L0 merge that started while the other thread was held (they share its inputs). */
+    let heldL0Inputs = '';
+    let heldL0Shards = 0;
+    let wake: (() => void) | undefined;
+    const runner: CompactionRunner = {
+      sharedMemtables: false,
+      parallelism: 2,
+      run: async (fs, job) => {
+        const l0 = job.runs.length > 2;
+        if (JSON.stringify(job.runs) === heldL0Inputs) heldL0Shards++;
+        maxJobs = Math.max(maxJobs, ++jobs);
+        if (l0) l0Now++;
+        try {
+          if (l0 && holding) {
+            l0WhileHeld = Math.max(l0WhileHeld, l0Now);
+            if (!heldWithL0) {
+              heldWithL0 = true;
+              heldL0Inputs = JSON.stringify(job.runs);
+              heldL0Shards = 1;
+              setTimeout(() => wake?.(), 0);
+            }
+          } else if (!l0 && !heldWithL0 && !holding) {
+            holding = true;
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+              setTimeout(resolve, 300);
+            });
+            holding = false;
+          }
+          return await runCompaction(fs, job);
+        } finally {
+          jobs--;
+          if (l0) l0Now--;
+        }
+      },
+      close: async () => undefined,
+    };
+    const db = await openWith({ path: '/db', fs: new MemoryFileSystem(), ...TINY }, undefined, () => runner);
+    const model = new Map<string, string>();
+    for (let i = 0; i < 6000 && !heldWithL0; i++) {
+      const k = key((i * 7919) % 5000);
+      const v = `v${i}-${'y'.repeat(40)}`;
+      await db.put(k, v);
+      model.set(k, v);
+    }
+    await db.flush();
+    expect(heldWithL0, 'an L0 merge started while a deeper merge held a thread').toBe(true);
+    expect(l0WhileHeld, 'L0 shards running at once while the other thread was held').toBe(1);
+    expect(heldL0Shards, 'shards of that L0 merge').toBe(2);
+    expect(maxJobs, 'shards on the runner at once').toBeLessThanOrEqual(2);
+    for (const [k, v] of model) expect(s(db.getSync(k)!)).toBe(v);
+    await db.close();
+  });
+
   it.each([
     ['one merge at a time', 1],
     ['large merges split into 3 subcompactions, up to 3 compactions at once', 3],
   ])('builds several levels, keeps deeper levels sorted and disjoint, and loses nothing (%s)', async (_name, parallelism) => {
     concurrency.max = 0;
+    concurrency.maxJobs = 0;
     const { db, fs } = await openSharded(new MemoryFileSystem(), parallelism);
     const model = new Map<string, string>();
     let x = 7;
@@ -78,6 +149,9 @@ describe('compaction in the engine', () => {
       expect(st.levels.reduce((n, l) => n + l.subcompactions, 0), 'some compactions should split').toBeGreaterThan(0);
       expect(concurrency.max, 'compactions on disjoint tables should run at once').toBeGreaterThan(1);
       expect(concurrency.max).toBeLessThanOrEqual(parallelism);
+      // An L0 merge is split for every thread even while another merge holds one; its extra
+      // shards wait for a thread rather than overcommitting the runner.
+      expect(concurrency.maxJobs, 'shards on the runner at once').toBeLessThanOrEqual(parallelism);
     }
     // Deeper levels: sorted by key and disjoint.
     const engine = (db as unknown as { engine: { version: { levels: { info: { smallest: Uint8Array; largest: Uint8Array } }[][] } } }).engine;
