@@ -7,7 +7,7 @@
  * or, with `--fill single`, one awaited put at a time as db_bench's fillrandom does.
  */
 import { permutation, ValuePool, VALUE_BYTES } from './lib/data.js';
-import type { WorkloadResult } from './lib/types.js';
+import type { ScaleFill, WorkloadResult } from './lib/types.js';
 import { type Session, WriteMeter } from './lib/session.js';
 import { ENTRY_BYTES, fillBatch, fillSingle, readRandom } from './workloads.js';
 
@@ -20,7 +20,7 @@ export function keysLabel(n: number): string {
   return String(n);
 }
 
-export async function runScale(s: Session, checkpoints: readonly number[], log: (r: WorkloadResult) => void, mode: 'batch' | 'single' = 'batch'): Promise<void> {
+export async function runScale(s: Session, checkpoints: readonly number[], log: (r: WorkloadResult) => void, mode: ScaleFill = 'batch'): Promise<void> {
   const n = Math.max(...checkpoints);
   const values = new ValuePool(VALUE_BYTES);
   const perm = permutation(n, SEED);

@@ -2,9 +2,9 @@
 import { parseArgs } from 'node:util';
 import { ENGINE_IDS, type EngineId } from '../engines/types.js';
 import { WORKLOADS } from '../workloads.js';
+import type { ScaleFill } from './types.js';
 
 export type Mode = 'quick' | 'full' | 'scale';
-export type ScaleFill = 'batch' | 'single';
 
 export interface BenchArgs {
   mode: Mode;

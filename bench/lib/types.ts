@@ -35,6 +35,9 @@ export interface WorkloadResult {
   extra?: Record<string, number>;
 }
 
+/** How a --scale run fills: batches of 1,000 puts, or one awaited put at a time (`--fill single`). */
+export type ScaleFill = 'batch' | 'single';
+
 export interface WorkerRequest {
   engine: EngineId;
   run: number;
@@ -46,7 +49,7 @@ export interface WorkerRequest {
   /** scale mode: checkpoints (key counts) at which to measure. */
   checkpoints?: number[];
   /** scale mode: batched or single-put fill. */
-  scaleFill?: 'batch' | 'single';
+  scaleFill?: ScaleFill;
 }
 
 export interface WorkerReply {
