@@ -139,22 +139,45 @@ export interface BatchHeader {
   sameVersion: boolean;
 }
 
+/**
+ * The header of the batch payload at buf[at, end): undefined if those bytes are too few to hold
+ * it, or (a same-version batch) it claims to follow a version at or above its own.
+ */
+export function readBatchHeader(buf: Uint8Array, at: number, end: number): BatchHeader | undefined {
+  if (end - at < BATCH_HEADER_BYTES) return undefined;
+  const base = getU64(buf, at);
+  const raw = getU32(buf, at + 8);
+  const count = raw & 0x7fff_ffff;
+  if ((raw & SAME_VERSION) === 0) return { base, count, last: base + count - 1, follows: base - 1, sameVersion: false };
+  if (end - at < SAME_VERSION_HEADER_BYTES) return undefined;
+  const follows = getU64(buf, at + 12);
+  if (follows >= base) return undefined;
+  return { base, count, last: count === 0 ? base - 1 : base, follows, sameVersion: true };
+}
+
 /** Decodes a WAL data record payload (from replay) and visits its entries. */
 export function visitBatchPayload(payload: Uint8Array, visit: BatchVisitor, where: { file: string; offset: number }): BatchHeader {
-  if (payload.length < BATCH_HEADER_BYTES) throw new ErrCorruption('batch record too short', where);
-  const base = getU64(payload, 0);
-  const raw = getU32(payload, 8);
-  const same = (raw & SAME_VERSION) !== 0;
-  const count = raw & 0x7fff_ffff;
-  if (!same) {
-    forEachEntry(payload, BATCH_HEADER_BYTES, payload.length, count, base, false, visit, where);
-    return { base, count, last: base + count - 1, follows: base - 1, sameVersion: false };
+  const h = readBatchHeader(payload, 0, payload.length);
+  if (h === undefined) {
+    const same = payload.length >= BATCH_HEADER_BYTES && (getU32(payload, 8) & SAME_VERSION) !== 0;
+    if (!same || payload.length < SAME_VERSION_HEADER_BYTES) throw new ErrCorruption('batch record too short', where);
+    throw new ErrCorruption(`batch at version ${getU64(payload, 0)} claims to follow version ${getU64(payload, 12)}`, where);
   }
-  if (payload.length < SAME_VERSION_HEADER_BYTES) throw new ErrCorruption('batch record too short', where);
-  const follows = getU64(payload, 12);
-  if (follows >= base) throw new ErrCorruption(`batch at version ${base} claims to follow version ${follows}`, where);
-  forEachEntry(payload, SAME_VERSION_HEADER_BYTES, payload.length, count, base, true, visit, where);
-  return { base, count, last: count === 0 ? base - 1 : base, follows, sameVersion: true };
+  forEachEntry(payload, h.sameVersion ? SAME_VERSION_HEADER_BYTES : BATCH_HEADER_BYTES, payload.length, h.count, h.base, h.sameVersion, visit, where);
+  return h;
+}
+
+/**
+ * Whether the WAL record whose payload starts at `next` (possibly cut short) is the one written
+ * right after the record whose payload starts at `prev`: its batch follows the last version of
+ * that batch (every write takes the version after the last one written, or names it). Used on
+ * the damaged path of replay (record.ts `isTornTail`), where `prev`'s length field is in doubt
+ * but its header is not; random bytes pass with a chance of about 2^-53.
+ */
+export function walRecordFollows(data: Uint8Array, prev: number, next: number, end: number): boolean {
+  const a = readBatchHeader(data, prev, end);
+  const b = readBatchHeader(data, next, end);
+  return a !== undefined && b !== undefined && b.follows === a.last;
 }
 
 /** Entry count of a WAL batch payload (for sizing before replay); 0 if too short. */

@@ -102,9 +102,18 @@ export function validRecordAfter(data: Uint8Array, from: number, end: number): n
  * Tails up to this size are also searched for a record that begins inside them but was itself
  * cut short (see `isTornTail`): every byte 1 (a data record's type) there is a candidate, so
  * the search hashes up to about the square of the tail's size over 512 bytes (8 MiB at 64 KiB);
- * longer tails check only records that fit in the file.
+ * longer tails check only records that fit in the file, and cut ones that the log's
+ * `RecordSuccession` (if it has one) recognises as the next record.
  */
 const DAMAGED_LENGTH_SEARCH_MAX = 64 * 1024;
+
+/**
+ * Whether the record whose payload starts at `next` (possibly cut short at `end`) is the one
+ * written right after the record whose payload starts at `prev`, by what the payloads say (the
+ * WAL's batch versions: wal/batch.ts `walRecordFollows`). It lets the damaged-length search
+ * test cut records in tails of any size, one checksum per recognised candidate.
+ */
+export type RecordSuccession = (data: Uint8Array, prev: number, next: number, end: number) => boolean;
 
 /** Whether the record at `from`, with its length field set to end it at `end`, passes its checksum. */
 function passesEndingAt(data: Uint8Array, from: number, end: number): boolean {
@@ -122,7 +131,7 @@ function passesEndingAt(data: Uint8Array, from: number, end: number): boolean {
  * begins (records after it damaged or cut as well, the cut possibly inside that header). Those
  * are tried; if one passes, the tail is damage, not a crash's leftover.
  */
-export function isTornTail(data: Uint8Array, from: number): boolean {
+export function isTornTail(data: Uint8Array, from: number, follows?: RecordSuccession): boolean {
   const end = data.length;
   const rest = end - from;
   if (rest < RECORD_HEADER_BYTES) return true;
@@ -130,12 +139,13 @@ export function isTornTail(data: Uint8Array, from: number): boolean {
   if (passesEndingAt(data, from, end)) return false;
   const searchCut = rest <= DAMAGED_LENGTH_SEARCH_MAX;
   for (let q = from + RECORD_HEADER_BYTES; q + RECORD_HEADER_BYTES <= end; q++) {
-    // A later record's header: a data record that fits in the file, or (short tails only) one
-    // cut short at its end. Random payload bytes pass these filters rarely, so a genuine torn
-    // tail costs about one pass over it.
+    // A later record's header: a data record that fits in the file, or one cut short at its
+    // end (in short tails any such header; in longer ones only one whose payload `follows`
+    // recognises as the next record's). Random payload bytes pass these filters rarely, so a
+    // genuine torn tail costs about one pass over it.
     if (data[q + 8] !== RecordType.Data) continue;
     const fits = q + RECORD_HEADER_BYTES + getU32(data, q + 4) <= end;
-    if (!fits && !searchCut) continue;
+    if (!fits && !searchCut && !(follows?.(data, from + RECORD_HEADER_BYTES, q + RECORD_HEADER_BYTES, end) ?? false)) continue;
     if (passesEndingAt(data, from, q)) return false;
   }
   // A later record cut inside its header: fewer than 9 bytes of it, nothing to filter on, so
@@ -159,9 +169,9 @@ export interface LogScan {
 /**
  * Parses a whole log file. Throws ErrCorruption for a bad header or a damaged record followed by
  * a valid one. A file shorter than a header (crash right after creation) is an empty log with a
- * torn tail.
+ * torn tail. `follows`: see RecordSuccession (the WAL passes its own).
  */
-export function scanLog(data: Uint8Array, path: string, kind: LogKind): LogScan {
+export function scanLog(data: Uint8Array, path: string, kind: LogKind, follows?: RecordSuccession): LogScan {
   const end = data.length;
   const records: Uint8Array[] = [];
   let pos = 0;
@@ -190,7 +200,7 @@ export function scanLog(data: Uint8Array, path: string, kind: LogKind): LogScan 
       if (next >= 0) {
         throw new ErrCorruption(`damaged log record followed by a valid record at offset ${next}`, { file: path, offset: pos });
       }
-      if (!isTornTail(data, pos)) throw new ErrCorruption('the last log record is complete but fails its checksum (damaged after it was written)', { file: path, offset: pos });
+      if (!isTornTail(data, pos, follows)) throw new ErrCorruption('the last log record is complete but fails its checksum (damaged after it was written)', { file: path, offset: pos });
       return { records, validEnd: pos, tornTail: true, fileNumber };
     }
     if (r.type !== RecordType.Data) throw new ErrCorruption('unexpected header record inside a log', { file: path, offset: pos });

@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/api/errors.js';
+import { putU32, putU64 } from '../../src/codec/bytes.js';
 import { MemoryFileSystem } from '../../src/fs/memory.js';
+import { readBatchHeader, SAME_VERSION, walRecordFollows } from '../../src/wal/batch.js';
 import { openMem, s } from '../helpers/db.js';
 
 async function withWal(): Promise<{ fs: MemoryFileSystem; wal: string; size: number }> {
@@ -121,6 +123,29 @@ describe('WAL tail', () => {
     }
   });
 
+  it('in a tail over 64 KiB, a damaged length followed by a record cut inside its payload is corruption; the cut alone is a torn tail', async () => {
+    // The cut record is recognised by its batch header (its versions follow the damaged
+    // record's), so the search needs no pass per byte of the long tail.
+    for (const damaged of [true, false]) {
+      const { db, fs } = await openMem();
+      await db.put('a', '1', { sync: true });
+      await db.put('big', 'x'.repeat(100 * 1024), { sync: true });
+      await db.close();
+      const wal = fs.listAllSync().find((p) => p.endsWith('.wal'))!;
+      const [, second, last] = recordStarts(fs.readFileSync(wal)) as [number, number, number];
+      if (damaged) fs.corruptByte(wal, second + 6, 0x10); // the record of 'a' now runs 1 MiB past the end
+      fs.truncateSync(wal, last + 9 + 80 * 1024); // 'big' cut 80 KiB into its payload
+      if (damaged) {
+        expect(await openOutcome(fs)).toBe(ErrorCode.Corruption);
+        continue;
+      }
+      const { db: again } = await openMem(fs);
+      expect(s(again.getSync('a')!)).toBe('1');
+      expect(again.getSync('big')).toBeUndefined();
+      await again.close();
+    }
+  });
+
   it('a record cut short after valid ones is still a torn tail, whatever its payload holds', async () => {
     const { fs, wal } = await withWal();
     const data = fs.readFileSync(wal);
@@ -143,3 +168,38 @@ function recordStarts(data: Uint8Array): number[] {
   for (let p = 0; p + 9 <= data.length; p += 9 + (data[p + 4]! | (data[p + 5]! << 8) | (data[p + 6]! << 16))) starts.push(p);
   return starts;
 }
+
+describe('WAL record succession (what the damaged-length search recognises a cut record by)', () => {
+  /** A batch header at `at`: base, count (same-version flag), and for same-version batches `follows`. */
+  function header(buf: Uint8Array, at: number, base: number, count: number, follows?: number): void {
+    putU64(buf, at, base);
+    putU32(buf, at + 8, follows === undefined ? count : (count | SAME_VERSION) >>> 0);
+    if (follows !== undefined) putU64(buf, at + 12, follows);
+  }
+
+  it('a batch follows the last version of the one before it, whether its versions run on or were chosen', () => {
+    const buf = new Uint8Array(64);
+    header(buf, 0, 100, 5); // versions 100..104
+    header(buf, 32, 105, 2);
+    expect(walRecordFollows(buf, 0, 32, 64)).toBe(true);
+    header(buf, 32, 106, 2); // a gap: not the next record
+    expect(walRecordFollows(buf, 0, 32, 64)).toBe(false);
+    header(buf, 32, 500, 3, 104); // committed at a chosen version, after 104
+    expect(walRecordFollows(buf, 0, 32, 64)).toBe(true);
+    header(buf, 0, 500, 3, 104); // ... and the batch after that one follows 500
+    header(buf, 32, 501, 1);
+    expect(walRecordFollows(buf, 0, 32, 64)).toBe(true);
+  });
+
+  it('a header cut short, or a same-version one following its own version, is not recognised', () => {
+    const buf = new Uint8Array(64);
+    header(buf, 0, 100, 5);
+    header(buf, 32, 105, 2);
+    expect(walRecordFollows(buf, 0, 32, 32 + 11)).toBe(false);
+    expect(readBatchHeader(buf, 32, 32 + 12)?.follows).toBe(104);
+    header(buf, 32, 200, 1, 200);
+    expect(readBatchHeader(buf, 32, 64)).toBeUndefined();
+    header(buf, 32, 200, 1, 104);
+    expect(readBatchHeader(buf, 32, 32 + 19)).toBeUndefined();
+  });
+});
