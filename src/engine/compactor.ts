@@ -15,6 +15,7 @@
  * reported in stats, and leaves the tree as it was; the next attempt waits a little. A failed
  * manifest edit fails the store, like any failed durable write.
  */
+import { ErrStoreClosed } from '../api/errors.js';
 import type { TableInfo, VersionEdit } from '../manifest/edit.js';
 import { tablePath } from '../manifest/filenames.js';
 import { type CompactionJob, type CompactionResult, runCompaction } from '../compaction/merge.js';
@@ -170,10 +171,19 @@ export class Compactor {
     }
   }
 
-  /** Runs one merge shard once one of the runner's threads is free. */
+  /**
+   * Runs one merge shard once one of the runner's threads is free. A shard still waiting when
+   * the store closes does not run (ErrStoreClosed): its compaction is discarded anyway, and close()
+   * would wait for it.
+   */
   private async onThread<T>(run: () => Promise<T>): Promise<T> {
     const parallelism = this.engine.runner.parallelism ?? 1;
     while (this.onThreads >= parallelism) await new Promise<void>((resolve) => this.threadWaiters.push(resolve));
+    if (this.engine.closed) {
+      // Pass the free thread on: the next waiter finds the store closed too.
+      this.threadWaiters.shift()?.();
+      throw new ErrStoreClosed('the store closed before this compaction shard started');
+    }
     this.onThreads++;
     try {
       return await run();
@@ -422,6 +432,11 @@ export class Compactor {
       ),
     );
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined && e.closed) {
+      // Closed meanwhile (shards still waiting for a thread did not run): discarded, as below.
+      for (const job of jobs) for (const n of job.outputNumbers) await e.fs.remove(tablePath(e.dir, n)).catch(() => undefined);
+      return;
+    }
     if (failed !== undefined) {
       // A worker that died may have left partial outputs behind; finished shards left whole ones.
       for (const job of jobs) for (const n of job.outputNumbers) await e.fs.remove(tablePath(e.dir, n)).catch(() => undefined);

@@ -9,7 +9,8 @@ import { userKeyOf } from '../../src/codec/keys.js';
 import type { DB } from '../../src/api/db.js';
 import { openWith } from '../../src/api/open.js';
 import { runCompaction } from '../../src/compaction/merge.js';
-import type { CompactionRunner } from '../../src/engine/compactor.js';
+import { Compactor, type CompactionRunner } from '../../src/engine/compactor.js';
+import { ErrorCode } from '../../src/api/errors.js';
 import { MemoryFileSystem } from '../../src/fs/memory.js';
 import { openMem, s, TINY } from '../helpers/db.js';
 
@@ -116,6 +117,50 @@ describe('compaction in the engine', () => {
     expect(maxJobs, 'shards on the runner at once').toBeLessThanOrEqual(2);
     for (const [k, v] of model) expect(s(db.getSync(k)!)).toBe(v);
     await db.close();
+  });
+
+  it('a shard waiting for a thread when the store closes does not run, and neither does any shard queued behind it', async () => {
+    // The thread gate alone, on a stand-in engine with one thread.
+    const engine = { runner: { parallelism: 1 }, closed: false };
+    const compactor = new Compactor(engine as unknown as ConstructorParameters<typeof Compactor>[0]);
+    const onThread = (compactor as unknown as { onThread<T>(run: () => Promise<T>): Promise<T> }).onThread.bind(compactor);
+    let release: () => void = () => undefined;
+    const ran: string[] = [];
+    const first = onThread(async () => {
+      ran.push('first');
+      await new Promise<void>((r) => (release = r));
+      return 1;
+    });
+    const second = onThread(async () => {
+      ran.push('second');
+      return 2;
+    });
+    const third = onThread(async () => {
+      ran.push('third');
+      return 3;
+    });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(ran, 'one thread: the other shards wait').toEqual(['first']);
+    engine.closed = true;
+    release();
+    expect(await first).toBe(1);
+    await expect(second).rejects.toMatchObject({ code: ErrorCode.StoreClosed });
+    await expect(third).rejects.toMatchObject({ code: ErrorCode.StoreClosed });
+    expect(ran).toEqual(['first']);
+    // And a thread freed while the store is open goes to the next shard.
+    engine.closed = false;
+    const a = onThread(async () => {
+      ran.push('a');
+      await new Promise<void>((r) => (release = r));
+    });
+    const b = onThread(async () => {
+      ran.push('b');
+    });
+    await new Promise((r) => setTimeout(r, 0));
+    release();
+    await a;
+    await b;
+    expect(ran).toEqual(['first', 'a', 'b']);
   });
 
   it.each([
