@@ -24,7 +24,7 @@ import { readAll } from '../fs/read-all.js';
 import { NodeFileSystem } from '../fs/node.js';
 import { decodeEdit } from '../manifest/edit.js';
 import { BlockCache, TableReader } from '../sstable/index.js';
-import { visitBatchPayload, walRecordFollows } from '../wal/batch.js';
+import { logSuccession, visitBatchPayload } from '../wal/batch.js';
 import { LogKind } from '../wal/format.js';
 import { scanLog } from '../wal/record.js';
 import { open } from '../index.js';
@@ -54,7 +54,7 @@ async function readFile(path: string): Promise<Uint8Array> {
 
 async function dumpLog(path: string, kind: LogKind): Promise<void> {
   const data = await readFile(path);
-  const scan = scanLog(data, path, kind, kind === LogKind.Wal ? walRecordFollows : undefined);
+  const scan = scanLog(data, path, kind, logSuccession(kind));
   console.log(`${path}: file number ${scan.fileNumber}, ${scan.records.length} records, valid to offset ${scan.validEnd}${scan.tornTail ? ` (torn tail of ${data.length - scan.validEnd} bytes)` : ''}`);
   for (const rec of scan.records) {
     const offset = rec.byteOffset - data.byteOffset;

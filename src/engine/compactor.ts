@@ -432,14 +432,11 @@ export class Compactor {
       ),
     );
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined && e.closed) {
-      // Closed meanwhile (shards still waiting for a thread did not run): discarded, as below.
-      for (const job of jobs) for (const n of job.outputNumbers) await e.fs.remove(tablePath(e.dir, n)).catch(() => undefined);
-      return;
-    }
     if (failed !== undefined) {
       // A worker that died may have left partial outputs behind; finished shards left whole ones.
       for (const job of jobs) for (const n of job.outputNumbers) await e.fs.remove(tablePath(e.dir, n)).catch(() => undefined);
+      // Closed meanwhile (shards still waiting for a thread did not run): discarded, not a failure.
+      if (e.closed) return;
       throw failed.reason;
     }
     const parts = settled.map((r) => (r as PromiseFulfilledResult<CompactionResult>).value);

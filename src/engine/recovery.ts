@@ -24,7 +24,7 @@ import { CurrentSwitchUnsynced, loadManifest, Manifest, readCurrent } from '../m
 import { emptyState, liveTableNumbers, type ManifestState } from '../manifest/state.js';
 import { Memtable } from '../memtable/index.js';
 import { BlockCache } from '../sstable/index.js';
-import { batchPayloadCount, visitBatchPayload, walRecordFollows } from '../wal/batch.js';
+import { batchPayloadCount, logSuccession, visitBatchPayload } from '../wal/batch.js';
 import { LogKind } from '../wal/format.js';
 import { scanLog } from '../wal/record.js';
 import { LogWriter } from '../wal/writer.js';
@@ -57,7 +57,7 @@ async function replayWal(fs: FileSystem, dir: string, number: number, config: Co
   } finally {
     file.close();
   }
-  const scan = scanLog(data, path, LogKind.Wal, walRecordFollows);
+  const scan = scanLog(data, path, LogKind.Wal, logSuccession(LogKind.Wal));
   if (scan.fileNumber >= 0 && scan.fileNumber !== number) throw new ErrCorruption(`WAL header names file ${scan.fileNumber}`, { file: path, offset: 0 });
   // Size the arena for everything the log holds (it may exceed memtableSize if the option shrank).
   const overhead = Memtable.entrySize(8, 0);

@@ -10,7 +10,7 @@ import { isFsError, joinPath } from '../fs/types.js';
 import { FileKind, parseFileName, tableName } from '../manifest/filenames.js';
 import { LogKind } from '../wal/format.js';
 import { isTornTail, recordAt, validRecordAfter } from '../wal/record.js';
-import { walRecordFollows } from '../wal/batch.js';
+import { logSuccession } from '../wal/batch.js';
 import type { Engine } from './engine.js';
 
 export interface VerifyProblem {
@@ -45,7 +45,7 @@ function verifyLog(data: Uint8Array, path: string, kind: LogKind, problems: Veri
       // Nothing valid follows. A record cut short (or zeros) is what a crash during an append
       // leaves; a complete last record that fails its checksum was damaged after it was
       // written, as replay decides too (wal/record.ts).
-      if (isTornTail(data, pos, kind === LogKind.Wal ? walRecordFollows : undefined)) tornAt = pos;
+      if (isTornTail(data, pos, logSuccession(kind))) tornAt = pos;
       else problems.push({ file: path, offset: pos, message: 'damaged last record (complete, but fails its checksum)' });
       break;
     }

@@ -17,8 +17,8 @@ import { ErrCorruption } from '../api/errors.js';
 import { getU32, getU64, putU32, putU64 } from '../codec/bytes.js';
 import { EntryKind, encodedValueLength, writeEncodedValue } from '../codec/value.js';
 import { getVarint, putVarint, varintLength } from '../codec/varint.js';
-import { RECORD_HEADER_BYTES, RecordType } from './format.js';
-import { frameRecordInPlace } from './record.js';
+import { LogKind, RECORD_HEADER_BYTES, RecordType } from './format.js';
+import { frameRecordInPlace, type RecordSuccession } from './record.js';
 
 export const BATCH_HEADER_BYTES = 12;
 /** Header of a SAME_VERSION batch: base, count with the flag, follows. */
@@ -178,6 +178,11 @@ export function walRecordFollows(data: Uint8Array, prev: number, next: number, e
   const a = readBatchHeader(data, prev, end);
   const b = readBatchHeader(data, next, end);
   return a !== undefined && b !== undefined && b.follows === a.last;
+}
+
+/** The succession rule of a log kind for `scanLog`/`isTornTail`: the WAL's batch versions; manifests have none. */
+export function logSuccession(kind: LogKind): RecordSuccession | undefined {
+  return kind === LogKind.Wal ? walRecordFollows : undefined;
 }
 
 /** Entry count of a WAL batch payload (for sizing before replay); 0 if too short. */
