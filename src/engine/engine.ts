@@ -206,22 +206,21 @@ export class Engine {
   /** Encoded value of the newest entry of `userKey` at or below `readVersion`, tombstones included. */
   getEncoded(userKey: Uint8Array, readVersion: number): Uint8Array | undefined {
     this.stats.gets++;
-    let v = this.active.mem.get(userKey, readVersion);
+    // One hash of the key serves every memtable filter and table bloom asked.
+    const hash = bloomHash(userKey, 0, userKey.length);
+    let v = this.active.mem.get(userKey, readVersion, hash);
     if (v !== undefined) return v;
     const imms = this.immutables;
     for (let i = imms.length - 1; i >= 0; i--) {
-      v = imms[i]!.mem.get(userKey, readVersion);
+      v = imms[i]!.mem.get(userKey, readVersion, hash);
       if (v !== undefined) return v;
     }
     const levels = this.version.levels;
     const l0 = levels[0]!;
-    // The bloom hash of the key, computed once for every table asked (-1: not yet).
-    let hash = -1;
     for (let i = 0; i < l0.length; i++) {
       const t = l0[i]!;
       if (t.info.minVersion > readVersion || !t.covers(userKey)) continue;
       this.stats.tableReads++;
-      if (hash < 0) hash = bloomHash(userKey, 0, userKey.length);
       v = t.reader.get(userKey, readVersion, hash);
       if (v !== undefined) return v;
     }
@@ -231,7 +230,6 @@ export class Engine {
       const t = Version.findInLevel(level, userKey);
       if (t === undefined || t.info.minVersion > readVersion) continue;
       this.stats.tableReads++;
-      if (hash < 0) hash = bloomHash(userKey, 0, userKey.length);
       v = t.reader.get(userKey, readVersion, hash);
       if (v !== undefined) return v;
     }

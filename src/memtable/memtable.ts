@@ -16,6 +16,7 @@ import type { InternalIterator } from '../codec/iterator.js';
 import { TRAILER_BYTES, VERSION_MAX, writeTrailer } from '../codec/keys.js';
 import { type EntryKind, MetaFlag, encodedValueLength, writeEncodedValue } from '../codec/value.js';
 import { Arena } from './arena.js';
+import { KeyFilter } from './key-filter.js';
 import { CMP_USER_GREATER, HEIGHT_MAX, SkipList, recordBytes, towerBytes } from './skiplist.js';
 
 /** Default arena size: the memtable size option's default, 64 MiB. */
@@ -57,6 +58,8 @@ export class Memtable {
   private readonly memory: ArrayBuffer | SharedArrayBuffer;
   /** Trailer of a get's search key. */
   private readonly probe = new Uint8Array(TRAILER_BYTES);
+  /** Every user key added (key-filter.ts): a get for any other key skips the skiplist. */
+  private readonly filter: KeyFilter;
   private minV = 0;
   private maxV = 0;
   private userLen = 0;
@@ -67,6 +70,7 @@ export class Memtable {
     this.buf = this.arena.buf;
     this.memory = this.arena.memory;
     this.list = new SkipList(this.arena, options?.seed ?? SEED_DEFAULT);
+    this.filter = new KeyFilter(this.arena.capacity);
   }
 
   /** Open iterators reading this memtable's arena (its memory is reused only once none is left). */
@@ -128,6 +132,7 @@ export class Memtable {
     this.writeKey(node, userKey, version);
     this.buf.set(encodedValue, this.list.valueStart(node));
     this.list.link(node);
+    this.filter.add(KeyFilter.hash(userKey, 0, userKey.length));
     this.noteAdded(version, userKey.length + userValueLength(encodedValue));
     return true;
   }
@@ -153,6 +158,7 @@ export class Memtable {
     this.writeKey(node, userKey, version);
     writeEncodedValue(this.buf, this.list.valueStart(node), kind, value, expiresAt, userMeta);
     this.list.link(node);
+    this.filter.add(KeyFilter.hash(userKey, 0, userKey.length));
     this.noteAdded(version, userKey.length + valueLen);
     return true;
   }
@@ -185,10 +191,12 @@ export class Memtable {
 
   /**
    * Encoded value of the newest entry of userKey with version <= readVersion (a view into the
-   * arena), or undefined. Tombstones are returned as stored.
+   * arena), or undefined. Tombstones are returned as stored. `hash`, if given, is
+   * `KeyFilter.hash` of userKey (a caller asking several memtables and tables hashes once).
    */
-  get(userKey: Uint8Array, readVersion: number): Uint8Array | undefined {
+  get(userKey: Uint8Array, readVersion: number, hash?: number): Uint8Array | undefined {
     checkVersion(readVersion);
+    if (!this.filter.mayContain(hash ?? KeyFilter.hash(userKey, 0, userKey.length))) return undefined;
     const probe = this.probe;
     writeTrailer(probe, 0, readVersion);
     const list = this.list;
