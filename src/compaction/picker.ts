@@ -72,6 +72,13 @@ export function rangeOf(tables: readonly TableInfo[]): [Uint8Array, Uint8Array] 
   return [a, b];
 }
 
+/** Whether no two of the tables share a user key (each ends before the next in key order begins). */
+export function disjoint(tables: readonly TableInfo[]): boolean {
+  const byStart = tables.slice().sort((x, y) => compareBytes(lo(x), lo(y)));
+  for (let i = 1; i < byStart.length; i++) if (compareBytes(hi(byStart[i - 1]!), lo(byStart[i]!)) >= 0) return false;
+  return true;
+}
+
 function bytes(ts: readonly TableInfo[]): number {
   let n = 0;
   for (const t of ts) n += t.fileSize;
@@ -121,8 +128,10 @@ export function planFor(
   const outputLevel = level === 0 ? sizing.baseLevel : level + 1;
   const dst = levels[outputLevel] ?? [];
   const make = (upper: TableInfo[], lower = overlapping(dst, ...rangeOf(upper))): CompactionPlan => {
-    // L0 tables overlap each other, so one may only move alone if it is the only one.
-    const trivialMove = lower.length === 0 && upper.length === 1 && (level > 0 || src.length === 1);
+    // Below L0 one table moves alone. L0 moves whole, and may move unread when its tables are
+    // disjoint (a sequential load flushes one key range after another): no table then shadows
+    // another, so they can lie side by side in a sorted level.
+    const trivialMove = lower.length === 0 && (level > 0 ? upper.length === 1 : upper.length === src.length && disjoint(upper));
     return { level, outputLevel, upper, lower, trivialMove, targetTableBytes: tableTargetBytes(outputLevel, sizing, tuning), score, sizing };
   };
   if (level === 0) {

@@ -368,10 +368,16 @@ export class Compactor {
     // A table moving into the last level unread would keep its tombstones and expired entries
     // there for good (no compaction reads the last level again unless asked): rewrite it
     // instead, which drops the ones no snapshot needs (nothing lies below the last level).
-    if (plan.trivialMove && !(plan.outputLevel === LAST_LEVEL && this.holdsGarbage(plan.upper[0]!))) {
-      const t = plan.upper[0]!;
-      await this.applyEditOnly({ deleted: [{ level: plan.level, fileNumber: t.fileNumber }], added: [{ level: plan.outputLevel, table: t }] }, 'a trivial move');
-      counters.trivialMoves++;
+    if (plan.trivialMove && !(plan.outputLevel === LAST_LEVEL && plan.upper.some((t) => this.holdsGarbage(t)))) {
+      // One table, or every table of L0 when they are disjoint (picker.ts), in one edit.
+      await this.applyEditOnly(
+        {
+          deleted: plan.upper.map((t) => ({ level: plan.level, fileNumber: t.fileNumber })),
+          added: plan.upper.map((t) => ({ level: plan.outputLevel, table: t })),
+        },
+        'a trivial move',
+      );
+      counters.trivialMoves += plan.upper.length;
       return;
     }
     if (plan.dropWhole === true) {

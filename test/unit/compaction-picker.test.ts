@@ -70,6 +70,23 @@ describe('picking', () => {
     expect(plan.trivialMove).toBe(false);
   });
 
+  it('moves L0 unread only when its tables are disjoint and no base table lies in their range', () => {
+    // A sequential load: each flush holds the keys after the last one's.
+    const seq = [t('g', 'h', 1), t('a', 'b', 1), t('e', 'f', 1), t('c', 'd', 1)];
+    const moved = pickCompaction(levels({ 0: seq, 6: [t('0', '9', 3), t('m', 'z', 3)] }), tuning)!;
+    expect(moved.level).toBe(0);
+    expect(moved.upper).toHaveLength(4);
+    expect(moved.lower).toHaveLength(0);
+    expect(moved.trivialMove).toBe(true);
+    // Two tables sharing the user key "d" (different versions of it): the newer must stay above.
+    const sharing = [t('a', 'b', 1), t('c', 'd', 1), t('d', 'f', 1), t('g', 'h', 1)];
+    expect(pickCompaction(levels({ 0: sharing }), tuning)!.trivialMove).toBe(false);
+    // Disjoint, but a base table lies between two of them: it must be merged.
+    const gap = pickCompaction(levels({ 0: [t('a', 'b', 1), t('c', 'd', 1), t('g', 'h', 1), t('k', 'l', 1)], 6: [t('e', 'f', 3)] }), tuning)!;
+    expect(gap.lower).toHaveLength(1);
+    expect(gap.trivialMove).toBe(false);
+  });
+
   it('below L0 it takes the table with the least overlap per byte, and moves it unread when nothing overlaps', () => {
     const l5 = [t('a', 'c', 30), t('d', 'f', 30), t('m', 'p', 30)];
     const lv = levels({ 5: l5, 6: [t('a', 'b', 100), t('c', 'e', 100), t('f', 'h', 100)] });
