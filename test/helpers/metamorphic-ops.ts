@@ -113,8 +113,10 @@ const keyArb: fc.Arbitrary<string> = fc.oneof(
  * unread). They sort after the k keys, before '~'.
  */
 const ttlKeyArb: fc.Arbitrary<string> = fc.integer({ min: 0, max: 63 }).map((n) => `t${String(n).padStart(2, '0')}`);
-/** Keys to read (and delete): the written ones and the TTL-only ones. */
-const readKeyArb: fc.Arbitrary<string> = fc.oneof({ weight: 5, arbitrary: keyArb }, { weight: 1, arbitrary: ttlKeyArb });
+/** Keys of the sequential loads (loadArb below). */
+const loadKeyArb: fc.Arbitrary<string> = fc.integer({ min: 0, max: 3300 }).map((n) => `s${String(n).padStart(5, '0')}`);
+/** Keys to read (and delete): the written ones, the TTL-only ones and the loaded ones. */
+const readKeyArb: fc.Arbitrary<string> = fc.oneof({ weight: 10, arbitrary: keyArb }, { weight: 2, arbitrary: ttlKeyArb }, { weight: 1, arbitrary: loadKeyArb });
 
 const boundArb: fc.Arbitrary<string> = fc.oneof({ weight: 12, arbitrary: readKeyArb }, { weight: 1, arbitrary: fc.constant('') });
 
