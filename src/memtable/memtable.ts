@@ -225,6 +225,8 @@ export class Memtable {
 class MemtableIterator implements InternalIterator {
   private node = 0;
   private closed = false;
+  /** The current node's key, made once per node (a merge compares each key several times). */
+  private keyView: Uint8Array | undefined;
 
   constructor(
     private readonly list: SkipList,
@@ -244,27 +246,32 @@ class MemtableIterator implements InternalIterator {
   seek(target: Uint8Array): void {
     this.checkOpen();
     const ul = userLengthOf(target);
+    this.keyView = undefined;
     this.node = this.list.findGreaterOrEqual(target, 0, ul, target, ul);
   }
 
   seekForPrev(target: Uint8Array): void {
     this.checkOpen();
     const ul = userLengthOf(target);
+    this.keyView = undefined;
     this.node = this.list.findLast(target, 0, ul, target, ul, true);
   }
 
   seekToFirst(): void {
     this.checkOpen();
+    this.keyView = undefined;
     this.node = this.list.first();
   }
 
   seekToLast(): void {
     this.checkOpen();
+    this.keyView = undefined;
     this.node = this.list.last();
   }
 
   next(): void {
     this.checkValid();
+    this.keyView = undefined;
     this.node = this.list.next(this.node);
   }
 
@@ -273,6 +280,7 @@ class MemtableIterator implements InternalIterator {
     const list = this.list;
     const ks = list.keyStart(this.node);
     const ul = list.keyLength(this.node) - TRAILER_BYTES;
+    this.keyView = undefined;
     this.node = list.findLast(this.buf, ks, ul, this.buf, ks + ul, false);
   }
 
@@ -281,8 +289,10 @@ class MemtableIterator implements InternalIterator {
   }
 
   key(): Uint8Array {
+    const k = this.keyView;
+    if (k !== undefined) return k;
     this.checkValid();
-    return new Uint8Array(this.memory, this.list.keyStart(this.node), this.list.keyLength(this.node));
+    return (this.keyView = new Uint8Array(this.memory, this.list.keyStart(this.node), this.list.keyLength(this.node)));
   }
 
   value(): Uint8Array {
@@ -293,6 +303,7 @@ class MemtableIterator implements InternalIterator {
   close(): void {
     this.closed = true;
     this.node = 0;
+    this.keyView = undefined;
   }
 }
 
