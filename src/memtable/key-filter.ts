@@ -16,7 +16,7 @@
  * value, tower and header; ~0.4% false positives) and ~40 for 16-byte keys with 100-byte
  * values (~0.03%). Not persisted: a memtable replayed from the WAL refills it as it replays.
  */
-import { bloomHash } from '../sstable/bloom.js';
+import { bloomHash, fmix32 } from '../sstable/bloom.js';
 
 const BLOCK_WORDS = 16;
 const BLOCK_BITS = BLOCK_WORDS * 32;
@@ -25,16 +25,6 @@ const PROBES = 6;
 export const FILTER_BYTES_MAX = 8 * 1024 * 1024;
 /** Filter bytes per arena byte. */
 const FILTER_RATIO = 1 / 32;
-
-/** MurmurHash3's 32-bit finalizer (decorrelates the in-block bits from the block number). */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h;
-}
 
 export class KeyFilter {
   private readonly words: Int32Array;

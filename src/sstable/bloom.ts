@@ -41,7 +41,7 @@ function rotl(x: number, r: number): number {
 }
 
 /** MurmurHash3's 32-bit finalizer: the probe step, decorrelated from the hash itself. */
-function fmix32(h: number): number {
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
