@@ -49,26 +49,29 @@ export class KeyFilter {
   }
 
   add(hash: number): void {
-    const words = this.words;
-    const base = (hash & this.blockMask) * BLOCK_WORDS;
-    const g = fmix32(hash);
-    const d = ((g >>> 9) & (BLOCK_BITS - 1)) | 1;
-    let bit = g & (BLOCK_BITS - 1);
-    for (let i = 0; i < PROBES; i++) {
-      words[base + (bit >>> 5)]! |= 1 << (bit & 31);
-      bit = (bit + d) & (BLOCK_BITS - 1);
-    }
+    this.probe(hash, true);
   }
 
   /** False only if no key with this hash was added. */
   mayContain(hash: number): boolean {
+    return this.probe(hash, false);
+  }
+
+  /**
+   * The key's probe bits, one walk for both sides so that adding and asking can never disagree
+   * on a position: sets them (`set`), or reports whether all of them are set.
+   */
+  private probe(hash: number, set: boolean): boolean {
     const words = this.words;
     const base = (hash & this.blockMask) * BLOCK_WORDS;
     const g = fmix32(hash);
     const d = ((g >>> 9) & (BLOCK_BITS - 1)) | 1;
     let bit = g & (BLOCK_BITS - 1);
     for (let i = 0; i < PROBES; i++) {
-      if ((words[base + (bit >>> 5)]! & (1 << (bit & 31))) === 0) return false;
+      const w = base + (bit >>> 5);
+      const mask = 1 << (bit & 31);
+      if (set) words[w]! |= mask;
+      else if ((words[w]! & mask) === 0) return false;
       bit = (bit + d) & (BLOCK_BITS - 1);
     }
     return true;
